@@ -1,0 +1,250 @@
+/**
+ * The typed errors every provider throws. One base class,
+ * {@linkcode ProviderError}, and a few kinds a caller can branch on with
+ * `instanceof`.
+ *
+ * @example Branch on the kind of failure
+ * ```ts
+ * import { NotFoundError, ProviderError } from "./errors.ts";
+ *
+ * function describe(error: unknown): string {
+ *   if (error instanceof NotFoundError) return "no such container";
+ *   if (error instanceof ProviderError) return error.message;
+ *   throw error;
+ * }
+ * console.log(describe(new NotFoundError("gone")));
+ * ```
+ *
+ * @module
+ */
+
+/** The runtime a provider talks to. */
+export type Runtime = "docker" | "proxmox";
+
+/** Context attached to every {@linkcode ProviderError}. */
+export interface ProviderErrorOptions extends ErrorOptions {
+  /** The runtime that failed.
+   * @default {undefined} */
+  runtime?: Runtime;
+  /** The operation that failed, such as `"start"` or `"status"`.
+   * @default {undefined} */
+  action?: string;
+  /** The container id, name or vmid the operation was about.
+   * @default {undefined} */
+  container?: string;
+}
+
+/**
+ * The base class of every error a provider throws on purpose.
+ *
+ * @example Catch any provider failure
+ * ```ts
+ * import { ProviderError } from "./errors.ts";
+ *
+ * const error = new ProviderError("Cannot start container \"web\"", {
+ *   runtime: "docker",
+ *   action: "start",
+ *   container: "web",
+ * });
+ * console.log(error.runtime, error.action, error.container);
+ * ```
+ */
+export class ProviderError extends Error {
+  /** The runtime that failed, when known. */
+  readonly runtime: Runtime | undefined;
+  /** The operation that failed, when known (`"start"`, `"stop"`, ...). */
+  readonly action: string | undefined;
+  /** The container the operation was about, when known. */
+  readonly container: string | undefined;
+
+  /**
+   * Creates an error.
+   *
+   * @param message What failed and why.
+   * @param options The cause and the context of the failure.
+   */
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options);
+    this.name = "ProviderError";
+    this.runtime = options?.runtime;
+    this.action = options?.action;
+    this.container = options?.container;
+  }
+}
+
+/**
+ * The runtime could not be reached: a missing socket, a refused connection, a
+ * missing permission, a TLS failure, a DNS failure, or (Proxmox 595/596) a
+ * cluster node that cannot be reached.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError } from "./errors.ts";
+ *
+ * const error = new ConnectionError("Cannot connect to unix:///nope.sock");
+ * console.log(error.name); // "ConnectionError"
+ * ```
+ */
+export class ConnectionError extends ProviderError {
+  /**
+   * Creates an error.
+   *
+   * @param message What could not be reached, and how to fix it when known.
+   * @param options The cause (the Deno error) and the context.
+   */
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options);
+    this.name = "ConnectionError";
+  }
+}
+
+/**
+ * The container does not exist.
+ *
+ * @example
+ * ```ts
+ * import { NotFoundError } from "./errors.ts";
+ *
+ * const error = new NotFoundError("No such container: web");
+ * console.log(error instanceof Error); // true
+ * ```
+ */
+export class NotFoundError extends ProviderError {
+  /**
+   * Creates an error.
+   *
+   * @param message Which container was not found.
+   * @param options The context of the failure.
+   */
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options);
+    this.name = "NotFoundError";
+  }
+}
+
+/** Options of an {@linkcode ApiError}. */
+export interface ApiErrorOptions extends ProviderErrorOptions {
+  /** The HTTP status the runtime answered with. */
+  status: number;
+  /** The runtime's own message, as it sent it.
+   * @default {""} */
+  serverMessage?: string;
+}
+
+/**
+ * The runtime refused the request (any other non-success answer), or a
+ * runtime task failed. Carries the HTTP status and the runtime's own message.
+ *
+ * @example
+ * ```ts
+ * import { ApiError } from "./errors.ts";
+ *
+ * const error = new ApiError("Cannot pause container \"web\": daemon returned 409", {
+ *   status: 409,
+ *   serverMessage: "Container web is not running",
+ * });
+ * console.log(error.status, error.serverMessage);
+ * ```
+ */
+export class ApiError extends ProviderError {
+  /** The HTTP status of the answer (0 when a task failed after a success answer). */
+  readonly status: number;
+  /** The runtime's own message, or `""` when it sent none. */
+  readonly serverMessage: string;
+
+  /**
+   * Creates an error.
+   *
+   * @param message What failed, including the runtime's message.
+   * @param options The status, the runtime's message and the context.
+   */
+  constructor(message: string, options: ApiErrorOptions) {
+    super(message, options);
+    this.name = "ApiError";
+    this.status = options.status;
+    this.serverMessage = options.serverMessage ?? "";
+  }
+}
+
+/**
+ * A deadline passed before the runtime answered or before the container
+ * reached the state asked for. (An abort of the caller's own `AbortSignal`
+ * rejects with `signal.reason` instead.)
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "./errors.ts";
+ *
+ * const error = new TimeoutError("Container \"web\" did not start within 120 s");
+ * console.log(error.name); // "TimeoutError"
+ * ```
+ */
+export class TimeoutError extends ProviderError {
+  /**
+   * Creates an error.
+   *
+   * @param message What did not finish in time, and the deadline.
+   * @param options The context of the failure.
+   */
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
+/**
+ * A bad configuration, container id, signal or timeout. Thrown before any
+ * request is sent.
+ *
+ * @example
+ * ```ts
+ * import { InvalidArgumentError } from "./errors.ts";
+ *
+ * const error = new InvalidArgumentError("Invalid stop timeout: -1");
+ * console.log(error.message);
+ * ```
+ */
+export class InvalidArgumentError extends ProviderError {
+  /**
+   * Creates an error.
+   *
+   * @param message Which argument is wrong and why.
+   * @param options The context of the failure.
+   */
+  constructor(message: string, options?: ProviderErrorOptions) {
+    super(message, options);
+    this.name = "InvalidArgumentError";
+  }
+}
+
+/**
+ * Tells whether an operation that failed with `error` may succeed if tried
+ * again later: connection failures, timeouts, and 5xx answers other than 500
+ * (which runtimes use for refusals), plus Deno's own transient network errors.
+ *
+ * @param error The error a provider call rejected with.
+ * @returns `true` when a retry may help.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, InvalidArgumentError, isRetriable } from "./errors.ts";
+ *
+ * console.log(isRetriable(new ConnectionError("refused"))); // true
+ * console.log(isRetriable(new InvalidArgumentError("bad id"))); // false
+ * ```
+ */
+export function isRetriable(error: unknown): boolean {
+  if (error instanceof ConnectionError || error instanceof TimeoutError) {
+    return true;
+  }
+  if (error instanceof ApiError) {
+    return error.status === 502 || error.status === 503 ||
+      error.status === 504 || error.status === 595 || error.status === 596;
+  }
+  return error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.TimedOut ||
+    error instanceof Deno.errors.UnexpectedEof;
+}

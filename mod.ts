@@ -1,0 +1,48 @@
+/**
+ * One {@linkcode Provider} interface over two container runtimes: Docker (and
+ * Podman's Docker-compatible API) and Proxmox VE LXC containers. Built for idle
+ * watchers: programs that stop or pause a container when nobody uses it and
+ * wake it the moment a request arrives.
+ *
+ * @example Wake a Docker container
+ * ```ts ignore
+ * import { newDockerProvider } from "@idlewatcher/provider";
+ *
+ * using provider = newDockerProvider({}, "web");
+ * if (await provider.containerStatus() !== "running") {
+ *   await provider.containerStart();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type CallOptions,
+  type ContainerSignal,
+  ContainerStatus,
+  parseContainerSignal,
+  type Provider,
+  type WatchStreams,
+} from "./provider.ts";
+export {
+  ApiError,
+  type ApiErrorOptions,
+  ConnectionError,
+  InvalidArgumentError,
+  isRetriable,
+  NotFoundError,
+  ProviderError,
+  type ProviderErrorOptions,
+  type Runtime,
+  TimeoutError,
+} from "./errors.ts";
+export {
+  Action,
+  type Event,
+  EventType,
+  isPauseAction,
+  isStartAction,
+  isStopAction,
+} from "./events/mod.ts";
+export { defaultLogger, type Logger } from "./log.ts";

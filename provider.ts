@@ -1,0 +1,172 @@
+/**
+ * The runtime-neutral {@linkcode Provider} contract: what an idle watcher can
+ * do with one container, whatever runs it.
+ *
+ * @example Wake a container, whatever its runtime
+ * ```ts ignore
+ * import type { Provider } from "./provider.ts";
+ *
+ * async function wake(provider: Provider): Promise<void> {
+ *   const status = await provider.containerStatus();
+ *   if (status === "paused") await provider.containerUnpause();
+ *   else if (status !== "running") await provider.containerStart();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { InvalidArgumentError } from "./errors.ts";
+import type { Event } from "./events/mod.ts";
+
+/**
+ * The state of a container, reduced to what an idle watcher acts on.
+ *
+ * @example
+ * ```ts
+ * import { ContainerStatus } from "./provider.ts";
+ *
+ * console.log(ContainerStatus.Paused); // "paused"
+ * ```
+ */
+export const ContainerStatus: {
+  readonly Running: "running";
+  readonly Stopped: "stopped";
+  readonly Paused: "paused";
+  readonly Error: "error";
+} = Object.freeze({
+  Running: "running",
+  Stopped: "stopped",
+  Paused: "paused",
+  Error: "error",
+});
+
+/** `"running"`, `"stopped"`, `"paused"` or `"error"` (a state no call can wake from). */
+export type ContainerStatus = typeof ContainerStatus[keyof typeof ContainerStatus];
+
+/**
+ * A signal for stop or kill. `""` lets the runtime decide: the container's own
+ * stop signal for stop, `SIGKILL` for kill.
+ */
+export type ContainerSignal =
+  | ""
+  | "SIGINT"
+  | "SIGTERM"
+  | "SIGKILL"
+  | "SIGQUIT"
+  | "SIGHUP"
+  | "INT"
+  | "TERM"
+  | "KILL"
+  | "QUIT"
+  | "HUP";
+
+const SIGNALS: ReadonlySet<string> = new Set([
+  "",
+  "SIGINT",
+  "SIGTERM",
+  "SIGKILL",
+  "SIGQUIT",
+  "SIGHUP",
+  "INT",
+  "TERM",
+  "KILL",
+  "QUIT",
+  "HUP",
+]);
+
+/**
+ * Checks a signal name given as text, such as a command-line flag. The match
+ * is case-sensitive, as the runtimes' is.
+ *
+ * @param value The signal name.
+ * @returns The value, typed as a {@linkcode ContainerSignal}.
+ * @throws {InvalidArgumentError} When the value is not one of the signals.
+ *
+ * @example
+ * ```ts
+ * import { parseContainerSignal } from "./provider.ts";
+ *
+ * const signal = parseContainerSignal("SIGTERM");
+ * console.log(signal); // "SIGTERM"
+ * ```
+ */
+export function parseContainerSignal(value: string): ContainerSignal {
+  if (!SIGNALS.has(value)) {
+    throw new InvalidArgumentError(
+      `Invalid signal ${JSON.stringify(value)}: expected one of ${
+        [...SIGNALS].filter(Boolean).join(", ")
+      }, or "" for the runtime's default`,
+    );
+  }
+  return value as ContainerSignal;
+}
+
+/** Options every provider call accepts. */
+export interface CallOptions {
+  /**
+   * Aborts the call: it rejects with `signal.reason` and stops waiting at
+   * once. Without it, each call still has a deadline of its own.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+/** The two streams of a {@linkcode Provider.watch}. */
+export interface WatchStreams {
+  /** The container's lifecycle events, in order. */
+  events: ReadableStream<Event>;
+  /** Transient problems (a lost connection, a failed poll); they never end the watch. */
+  errors: ReadableStream<Error>;
+}
+
+/**
+ * One container, whatever runtime runs it. Every call validates its
+ * arguments before any request, has a deadline, and rejects with a
+ * {@linkcode ProviderError} kind (or the caller's `signal.reason`).
+ *
+ * `[Symbol.dispose]()` is `close()`, so `using provider = ...` closes it.
+ *
+ * @example Stop a container when idle, wake it on demand
+ * ```ts ignore
+ * import { newDockerProvider } from "./docker/mod.ts";
+ *
+ * using provider = newDockerProvider({}, "web");
+ * await provider.containerStop("SIGTERM", 10);
+ * await provider.containerStart();
+ * console.log(await provider.containerStatus()); // "running"
+ * ```
+ */
+export interface Provider extends Disposable {
+  /** Pauses (freezes) the container. Already paused is success. */
+  containerPause(options?: CallOptions): Promise<void>;
+  /** Unpauses the container. Already running is success. */
+  containerUnpause(options?: CallOptions): Promise<void>;
+  /** Starts the container. Already running is success. */
+  containerStart(options?: CallOptions): Promise<void>;
+  /**
+   * Stops the container: sends `signal` (or the container's own stop signal
+   * for `""`), waits up to `timeout` seconds, then kills it. Already stopped
+   * is success.
+   */
+  containerStop(
+    signal: ContainerSignal,
+    timeout: number,
+    options?: CallOptions,
+  ): Promise<void>;
+  /** Sends `signal` to the container (`""`: `SIGKILL`). */
+  containerKill(signal: ContainerSignal, options?: CallOptions): Promise<void>;
+  /**
+   * Reads the container's status. Resolves `"error"` for states no call can
+   * wake from; rejects only when the status cannot be read.
+   */
+  containerStatus(options?: CallOptions): Promise<ContainerStatus>;
+  /**
+   * Streams the container's lifecycle events and transient errors, until
+   * `signal` aborts, the provider is closed, or the container is destroyed.
+   */
+  watch(options?: CallOptions): WatchStreams;
+  /** Releases what the provider holds. Ends its watches. Idempotent. */
+  close(): void;
+}
