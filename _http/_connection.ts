@@ -1,0 +1,150 @@
+/**
+ * One HTTP connection: the socket, its read buffer, and the watch kept on it
+ * while it waits idle in a pool.
+ *
+ * @module
+ */
+
+import { closeQuietly } from "./dial.ts";
+
+/** The size of the buffers responses are read into. */
+export const BUFFER_SIZE = 64 * 1024;
+/** A read never goes into less free space than this; a fresh buffer is taken instead. */
+const MIN_READ_SPACE = 8 * 1024;
+
+/**
+ * A socket plus the bytes read from it and not consumed yet,
+ * `buffer[start, end)`. Bytes before `start` may belong to arrays already
+ * handed to callers, so reads only ever write at `end` and beyond; when that
+ * space runs short, the unconsumed bytes move to a fresh buffer.
+ */
+export class Connection {
+  /** The underlying socket. */
+  readonly conn: Deno.Conn;
+  /** The current read buffer. */
+  buffer: Uint8Array = new Uint8Array(BUFFER_SIZE);
+  /** Where the unconsumed bytes start. */
+  start = 0;
+  /** Where the unconsumed bytes end. */
+  end = 0;
+  /** Bytes received since {@linkcode Connection.checkOut}. */
+  received = 0;
+  #pendingRead: Promise<number | null> | undefined;
+  #closeReason: unknown;
+  #closed = false;
+  #idle = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Wraps an open socket.
+   *
+   * @param conn The socket, now owned by this connection.
+   */
+  constructor(conn: Deno.Conn) {
+    this.conn = conn;
+  }
+
+  /** Whether {@linkcode Connection.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Reads more bytes into the buffer (after `end`). The read left pending
+   * while idle, if any, is the one awaited.
+   *
+   * @returns `false` at the end of the stream.
+   * @throws The reason given to {@linkcode Connection.close} when the
+   * connection was closed; otherwise the socket's error.
+   */
+  async fill(): Promise<boolean> {
+    let reading = this.#pendingRead;
+    this.#pendingRead = undefined;
+    if (reading === undefined) {
+      this.#makeRoom();
+      reading = this.conn.read(this.buffer.subarray(this.end));
+    }
+    let n: number | null;
+    try {
+      n = await reading;
+    } catch (error) {
+      throw this.#closed ? this.#closeReason : error;
+    }
+    if (this.#closed) throw this.#closeReason;
+    if (n === null) return false;
+    this.end += n;
+    this.received += n;
+    return true;
+  }
+
+  /**
+   * Writes all of `bytes`.
+   *
+   * @param bytes What to send.
+   * @throws The reason given to {@linkcode Connection.close} when the
+   * connection was closed; otherwise the socket's error.
+   */
+  async write(bytes: Uint8Array): Promise<void> {
+    try {
+      for (let written = 0; written < bytes.byteLength;) {
+        written += await this.conn.write(bytes.subarray(written));
+      }
+    } catch (error) {
+      throw this.#closed ? this.#closeReason : error;
+    }
+  }
+
+  /**
+   * Parks the connection: unrefs it, starts the idle timer, and keeps one
+   * read pending to notice the server closing it (or sending anything).
+   *
+   * @param idleTimeout Milliseconds before `onEnd` is called anyway.
+   * @param onEnd Called once if the read completes or the timer fires while idle.
+   */
+  park(idleTimeout: number, onEnd: (connection: Connection) => void): void {
+    this.#idle = true;
+    this.conn.unref();
+    this.#makeRoom();
+    const reading = this.conn.read(this.buffer.subarray(this.end));
+    this.#pendingRead = reading;
+    const settled = () => {
+      if (this.#idle) onEnd(this);
+    };
+    reading.then(settled, settled);
+    const timer = setTimeout(settled, idleTimeout);
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  /** Takes the connection out of the idle state; its pending read becomes the next {@linkcode Connection.fill}. */
+  checkOut(): void {
+    this.#idle = false;
+    clearTimeout(this.#idleTimer);
+    this.conn.ref();
+    this.received = 0;
+  }
+
+  /**
+   * Closes the socket. Later and pending reads and writes reject with `reason`.
+   *
+   * @param reason What pending operations reject with.
+   */
+  close(reason: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.#idle = false;
+    clearTimeout(this.#idleTimer);
+    closeQuietly(this.conn);
+  }
+
+  /** Moves the unconsumed bytes to a fresh buffer when the free space is short. */
+  #makeRoom(): void {
+    if (this.buffer.byteLength - this.end >= MIN_READ_SPACE) return;
+    const unconsumed = this.buffer.subarray(this.start, this.end);
+    this.buffer = new Uint8Array(Math.max(BUFFER_SIZE, 2 * unconsumed.byteLength));
+    this.buffer.set(unconsumed);
+    this.start = 0;
+    this.end = unconsumed.byteLength;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Opening the byte streams an {@linkcode HttpClient} speaks HTTP over: a unix
+ * socket, a TCP connection, or a TLS connection.
+ *
+ * @module
+ */
+
+/** Where to connect: a unix socket, a plain TCP port, or a TLS port. */
+export type DialTarget =
+  | {
+    /** A unix domain socket. */
+    transport: "unix";
+    /** The socket's path, such as `/var/run/docker.sock`. */
+    path: string;
+  }
+  | {
+    /** A plain TCP connection. */
+    transport: "tcp";
+    /** The host name or IP address. */
+    hostname: string;
+    /** The TCP port. */
+    port: number;
+  }
+  | {
+    /** A TCP connection secured with TLS. */
+    transport: "tls";
+    /** The host name or IP address, also used to verify the certificate. */
+    hostname: string;
+    /** The TCP port. */
+    port: number;
+    /** PEM certificates of the authorities to trust instead of the system's. */
+    caCerts?: string[];
+    /** A PEM client certificate, for mutual TLS. */
+    cert?: string;
+    /** The PEM private key of `cert`. */
+    key?: string;
+  };
+
+/** Options of {@linkcode dial}. */
+export interface DialOptions {
+  /** Aborts the connection attempt.
+   * @default {undefined} */
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens a connection to `target`. TLS connections finish their handshake
+ * before the promise resolves, so certificate errors surface here.
+ *
+ * @param target Where to connect.
+ * @param options The abort signal.
+ * @returns The open connection; the caller closes it.
+ * @throws {Deno.errors.NotFound | Deno.errors.ConnectionRefused | Deno.errors.PermissionDenied}
+ * and the other errors of `Deno.connect` / `Deno.connectTls`, unchanged.
+ * @throws The signal's reason when it aborts; a connection that arrives
+ * after the abort is closed.
+ *
+ * @example Connect to a local TCP port
+ * ```ts
+ * import { dial } from "./dial.ts";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await dial({ transport: "tcp", hostname: "127.0.0.1", port: listener.addr.port });
+ * using accepted = await listener.accept();
+ * conn.close();
+ * ```
+ */
+export async function dial(target: DialTarget, options?: DialOptions): Promise<Deno.Conn> {
+  const signal = options?.signal;
+  signal?.throwIfAborted();
+  const connecting: Promise<Deno.Conn> = target.transport === "unix"
+    ? Deno.connect({ transport: "unix", path: target.path })
+    : target.transport === "tcp"
+    ? Deno.connect({ hostname: target.hostname, port: target.port })
+    : Deno.connectTls({
+      hostname: target.hostname,
+      port: target.port,
+      caCerts: target.caCerts,
+      cert: target.cert,
+      key: target.key,
+    });
+  const conn = signal === undefined ? await connecting : await raceAbort(connecting, signal);
+  if (target.transport !== "tls") return conn;
+  const onAbort = () => closeQuietly(conn);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    await (conn as Deno.TlsConn).handshake();
+    signal?.throwIfAborted();
+    return conn;
+  } catch (error) {
+    closeQuietly(conn);
+    throw signal?.aborted ? signal.reason : error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Settles like `connecting`, or rejects with the signal's reason first; a late connection is closed. */
+function raceAbort(connecting: Promise<Deno.Conn>, signal: AbortSignal): Promise<Deno.Conn> {
+  const { promise, resolve, reject } = Promise.withResolvers<Deno.Conn>();
+  let settled = false;
+  const onAbort = () => {
+    if (settled) return;
+    settled = true;
+    connecting.then(closeQuietly, () => {});
+    reject(signal.reason);
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  connecting.then((conn) => {
+    signal.removeEventListener("abort", onAbort);
+    if (settled) return;
+    settled = true;
+    resolve(conn);
+  }, (error) => {
+    signal.removeEventListener("abort", onAbort);
+    if (settled) return;
+    settled = true;
+    reject(error);
+  });
+  return promise;
+}
+
+/**
+ * Closes `conn`, ignoring the error of a connection that is already closed.
+ *
+ * @param conn The connection to close.
+ */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/**
+ * Describes `target` as a URL for messages, without any key material.
+ *
+ * @param target The connection target.
+ * @returns `unix:///path`, `tcp://host:port` or `tls://host:port`.
+ *
+ * @example
+ * ```ts
+ * import { describeTarget } from "./dial.ts";
+ *
+ * console.log(describeTarget({ transport: "unix", path: "/var/run/docker.sock" }));
+ * // "unix:///var/run/docker.sock"
+ * ```
+ */
+export function describeTarget(target: DialTarget): string {
+  if (target.transport === "unix") return `unix://${target.path}`;
+  return `${target.transport}://${hostPort(target.hostname, target.port)}`;
+}
+
+/**
+ * Joins a host name and a port, bracketing IPv6 addresses.
+ *
+ * @param hostname The host name or IP address.
+ * @param port The port.
+ * @returns `host:port` or `[v6]:port`.
+ */
+export function hostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
