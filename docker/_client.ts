@@ -1,0 +1,359 @@
+/**
+ * The Docker Engine API client providers share: one keep-alive
+ * {@linkcode HttpClient} per host, API version negotiation, a DEBUG line per
+ * call, and the mapping of failures into the provider errors.
+ *
+ * Providers created with the same host share one client through
+ * {@linkcode acquireDockerClient}; the client closes when the last of them
+ * calls {@linkcode DockerClient.release}.
+ *
+ * @module
+ */
+
+import { HttpClient, type HttpResponse } from "../_http/client.ts";
+import { type DialTarget, hostPort } from "../_http/dial.ts";
+import { ApiError, ConnectionError, NotFoundError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { negotiateApiVersion, NOT_FOUND } from "./_api.ts";
+import type { DockerHost } from "./_host.ts";
+
+/** What a request is part of, for log lines and error messages. */
+export interface RequestContext {
+  /** The operation: `"start"`, `"stop"`, `"status"`, `"watch"`, ... */
+  action: string;
+  /** The container id or name the operation is about. */
+  container: string;
+  /** Where the DEBUG line of each API call goes. */
+  logger: Logger;
+}
+
+/** One Engine API request. */
+export interface DockerRequest {
+  /** `"GET"`, `"POST"`, ... */
+  method: string;
+  /**
+   * The unversioned origin-form path with its query, already percent-encoded,
+   * such as `/containers/web/json` or `/events?filters=...`. The client adds
+   * the host's base path and `/v<negotiated version>`.
+   */
+  path: string;
+  /** A JSON body, sent as `application/json`. */
+  body?: unknown;
+  /** Aborts the request, including the version negotiation and the body; rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Safe to send twice: replayed once when a reused connection turns out closed. */
+  idempotent?: boolean;
+  /** The operation this request belongs to. */
+  context: RequestContext;
+}
+
+/** A whole, buffered answer. */
+export interface DockerResponse {
+  /** The HTTP status. */
+  status: number;
+  /** The header fields. */
+  headers: Headers;
+  /** The body. */
+  body: Uint8Array;
+}
+
+/** Words for an action in messages: `Cannot <words> container "web"`. */
+const ACTION_WORDS: Readonly<Record<string, string>> = {
+  status: "read the status of",
+  watch: "watch",
+};
+
+/**
+ * Builds the start of every message about a failed operation.
+ *
+ * @param context The operation.
+ * @returns For example `Cannot start container "web"`.
+ */
+export function failurePrefix(context: Pick<RequestContext, "action" | "container">): string {
+  const words = ACTION_WORDS[context.action] ?? context.action;
+  return `Cannot ${words} container ${JSON.stringify(context.container)}`;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Turns a daemon's error answer into a {@linkcode NotFoundError} (404) or an
+ * {@linkcode ApiError}, keeping the daemon's own message (`message`, and
+ * Podman's `cause` when the message does not already contain it).
+ *
+ * @param status The HTTP status.
+ * @param body The answer's body.
+ * @param context The operation.
+ * @returns The error to throw.
+ */
+export function responseError(
+  status: number,
+  body: Uint8Array,
+  context: Pick<RequestContext, "action" | "container">,
+): ApiError | NotFoundError {
+  const serverMessage = daemonMessage(body);
+  const message = `${failurePrefix(context)}: daemon returned ${status}` +
+    (serverMessage === "" ? "" : `: ${serverMessage}`);
+  const options = { runtime: "docker" as const, ...pick(context) };
+  if (status === NOT_FOUND) return new NotFoundError(message, options);
+  return new ApiError(message, { ...options, status, serverMessage });
+}
+
+function daemonMessage(body: Uint8Array): string {
+  const text = decoder.decode(body).trim();
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; cause?: unknown };
+    if (typeof parsed?.message === "string") {
+      const cause = typeof parsed.cause === "string" ? parsed.cause : "";
+      return cause === "" || parsed.message.includes(cause)
+        ? parsed.message
+        : `${parsed.message} (${cause})`;
+    }
+  } catch {
+    // Not JSON: a proxy's page or plain text; keep it, shortened.
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
+}
+
+function pick(context: Pick<RequestContext, "action" | "container">) {
+  return { action: context.action, container: context.container };
+}
+
+/**
+ * A Docker Engine API client for one host. Obtain it with
+ * {@linkcode acquireDockerClient}, give it back with
+ * {@linkcode DockerClient.release}.
+ */
+export class DockerClient {
+  /** The host as a URL, for messages (`unix:///var/run/docker.sock`, `tcp://h:2376`). */
+  readonly url: string;
+  #host: DockerHost;
+  #http: HttpClient;
+  #version: Promise<string> | undefined;
+  #references = 1;
+  #key: string;
+
+  /**
+   * Creates a client; nothing is opened before the first request.
+   *
+   * @param host The resolved host.
+   * @param target Where to dial, with the TLS material.
+   * @param key The key this client is shared under.
+   */
+  constructor(host: DockerHost, target: DialTarget, key: string) {
+    this.url = host.url;
+    this.#host = host;
+    this.#key = key;
+    this.#http = new HttpClient({ target });
+  }
+
+  /**
+   * The API version this client speaks: `/_ping`'s `API-Version`, capped at
+   * the newest version the provider knows. Asked once per client; a failed
+   * ping is asked again by the next call.
+   *
+   * @param options The abort signal and the operation it belongs to.
+   * @returns A version such as `"1.41"`.
+   * @throws {ConnectionError} When the daemon cannot be reached.
+   */
+  async apiVersion(options: { signal?: AbortSignal; context: RequestContext }): Promise<string> {
+    const shared = this.#version;
+    if (shared !== undefined) {
+      try {
+        return await raceSignal(shared, options.signal);
+      } catch {
+        // Another call's ping failed (or was aborted by its caller): ping for this call.
+        options.signal?.throwIfAborted();
+      }
+    }
+    const pinging = this.#ping(options);
+    this.#version = pinging;
+    try {
+      return await pinging;
+    } catch (error) {
+      if (this.#version === pinging) this.#version = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Sends a versioned request and resolves once the answer's head is in; the
+   * caller reads (or cancels) the body. Logs a DEBUG line with the method,
+   * path, status and milliseconds. Any status resolves: interpreting it is
+   * the caller's business ({@linkcode responseError} helps).
+   *
+   * @param request The request.
+   * @returns The streaming answer; read its body to the end, or cancel it.
+   * @throws {ConnectionError} When the daemon cannot be reached or the exchange breaks.
+   * @throws The signal's reason when it aborts.
+   */
+  async request(request: DockerRequest): Promise<HttpResponse> {
+    const version = await this.apiVersion(request);
+    return await this.#send(request, `/v${version}${request.path}`);
+  }
+
+  /**
+   * Like {@linkcode DockerClient.request}, but reads the whole body.
+   *
+   * @param request The request.
+   * @returns The status, headers and body.
+   * @throws {ConnectionError} When the daemon cannot be reached or the exchange breaks.
+   * @throws The signal's reason when it aborts.
+   */
+  async send(request: DockerRequest): Promise<DockerResponse> {
+    const response = await this.request(request);
+    try {
+      return { status: response.status, headers: response.headers, body: await response.bytes() };
+    } catch (error) {
+      response.cancel();
+      throw this.transportError(error, request);
+    }
+  }
+
+  /**
+   * Turns a failure of the connection (Deno's own error) into a
+   * {@linkcode ConnectionError} that names the host and the fix, or returns
+   * the signal's reason when the request was aborted.
+   *
+   * @param error What the HTTP layer threw.
+   * @param request The request that failed.
+   * @returns The error to throw.
+   */
+  transportError(error: unknown, request: Pick<DockerRequest, "signal" | "context">): unknown {
+    if (request.signal?.aborted) return request.signal.reason;
+    if (error instanceof ConnectionError) return error;
+    const { context } = request;
+    return new ConnectionError(
+      `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ${
+        connectionHint(this.#host, error)
+      }`,
+      { cause: error, runtime: "docker", ...pick(context) },
+    );
+  }
+
+  /** Adds a provider to this client's users. */
+  acquire(): void {
+    this.#references++;
+  }
+
+  /** Removes a provider from this client's users; the last one closes the connections. */
+  release(): void {
+    if (this.#references === 0) return;
+    this.#references--;
+    if (this.#references > 0) return;
+    if (clients.get(this.#key) === this) clients.delete(this.#key);
+    this.#http.close();
+  }
+
+  async #ping(options: { signal?: AbortSignal; context: RequestContext }): Promise<string> {
+    const request = { method: "GET", path: "/_ping", idempotent: true, ...options };
+    const response = await this.#send(request, "/_ping");
+    try {
+      await response.bytes();
+    } catch (error) {
+      throw this.transportError(error, request);
+    }
+    return negotiateApiVersion(response.headers.get("api-version"));
+  }
+
+  async #send(request: DockerRequest, path: string): Promise<HttpResponse> {
+    const { method, signal, context } = request;
+    const fullPath = this.#host.basePath + path;
+    const started = performance.now();
+    const log = { action: context.action, container: context.container, method, path: fullPath };
+    try {
+      const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+      const response = await this.#http.request({
+        method,
+        path: fullPath,
+        headers: body === undefined ? undefined : { "content-type": "application/json" },
+        body,
+        signal,
+        retryOnStale: request.idempotent ?? false,
+      });
+      const ms = Math.round(performance.now() - started);
+      context.logger.debug(`${method} ${fullPath} ${response.status} (${ms} ms)`, {
+        ...log,
+        status: response.status,
+        ms,
+      });
+      return response;
+    } catch (error) {
+      const ms = Math.round(performance.now() - started);
+      context.logger.debug(`${method} ${fullPath} failed (${ms} ms)`, { ...log, ms, error });
+      throw this.transportError(error, request);
+    }
+  }
+}
+
+/** Explains a connection failure in words a user can act on. */
+function connectionHint(host: DockerHost, error: unknown): string {
+  const detail = error instanceof Error ? error.message : String(error);
+  if (host.transport === "unix") {
+    const path = host.path;
+    if (error instanceof Deno.errors.NotFound) {
+      return "no such socket: is the daemon running? set DOCKER_HOST (or url in the configuration) to its socket";
+    }
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      return "nothing listens on the socket: is the daemon running?";
+    }
+    if (error instanceof Deno.errors.NotCapable) {
+      return `missing permission: run with --allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
+    }
+    if (error instanceof Deno.errors.PermissionDenied) {
+      return "permission denied by the operating system: run as a user allowed to use the socket (such as a member of the docker group)";
+    }
+  } else {
+    const address = hostPort(host.hostname, host.port);
+    if (error instanceof Deno.errors.NotCapable) {
+      return `missing permission: run with --allow-net=${address}`;
+    }
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      return `connection refused: is the daemon listening on ${address}?`;
+    }
+    if (host.transport === "tls" && error instanceof Deno.errors.InvalidData) {
+      return `TLS failed (${detail}): check the CA and the client certificate (tls in the configuration, or ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH)`;
+    }
+  }
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    return `the connection closed before the answer was complete (${detail})`;
+  }
+  if (error instanceof Deno.errors.InvalidData) {
+    return `the answer is not valid HTTP (${detail}): is this a Docker API endpoint?`;
+  }
+  return detail;
+}
+
+/** Settles like `promise`, or rejects with the signal's reason first. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+const clients = new Map<string, DockerClient>();
+
+/**
+ * Returns the shared client for `host`, creating it on first use. Each call
+ * must be matched by one {@linkcode DockerClient.release}.
+ *
+ * @param host The resolved host; equal hosts share a client.
+ * @param loadTarget Builds the dial target (reads the TLS files); called only for a new client.
+ * @returns The client.
+ * @throws What `loadTarget` throws.
+ */
+export function acquireDockerClient(host: DockerHost, loadTarget: () => DialTarget): DockerClient {
+  const key = JSON.stringify(host);
+  const shared = clients.get(key);
+  if (shared !== undefined) {
+    shared.acquire();
+    return shared;
+  }
+  const client = new DockerClient(host, loadTarget(), key);
+  clients.set(key, client);
+  return client;
+}

@@ -1,0 +1,303 @@
+/**
+ * The {@linkcode Provider} for one Docker (or Podman) container, on top of
+ * the shared {@linkcode DockerClient}.
+ *
+ * @module
+ */
+
+import { ApiError, ProviderError, TimeoutError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type {
+  CallOptions,
+  ContainerSignal,
+  ContainerStatus,
+  Provider,
+  WatchStreams,
+} from "../provider.ts";
+import {
+  ACTIONS,
+  checkSignal,
+  checkStopTimeout,
+  compareApiVersions,
+  type ContainerAction,
+  containerPath,
+  mapState,
+  NOT_FOUND,
+  STOP_SIGNAL_API_VERSION,
+} from "./_api.ts";
+import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
+import { withDeadline } from "./_deadline.ts";
+
+/** The deadline of a call that does not stop a container. */
+export const CALL_DEADLINE_MS = 30_000;
+
+/**
+ * How long a stop may take beyond its own timeout: the daemon kills the
+ * container after the timeout and waits for it to exit. A stop request that
+ * is dropped early can leave the container killed, so this stays generous.
+ */
+export const STOP_GRACE_MS = 30_000;
+
+const decoder = new TextDecoder();
+
+/** Whether an operation changed the container or found it already in the state asked for. */
+type Outcome = "done" | "already";
+
+/** The Docker implementation of {@linkcode Provider}. */
+export class DockerProvider implements Provider {
+  #client: DockerClient;
+  #container: string;
+  #logger: Logger;
+  #closed = new AbortController();
+
+  /**
+   * Creates a provider that owns one reference to `client`.
+   *
+   * @param client The shared client; released by {@linkcode DockerProvider.close}.
+   * @param container A validated container id or name.
+   * @param logger Where API calls and failures are logged.
+   */
+  constructor(client: DockerClient, container: string, logger: Logger) {
+    this.#client = client;
+    this.#container = container;
+    this.#logger = logger;
+  }
+
+  containerStart(options?: CallOptions): Promise<void> {
+    return this.#operate("start", options, () => CALL_DEADLINE_MS, async (signal, context) => {
+      await this.#post("start", {}, signal, context);
+    });
+  }
+
+  containerPause(options?: CallOptions): Promise<void> {
+    return this.#operate("pause", options, () => CALL_DEADLINE_MS, async (signal, context) => {
+      await this.#post("pause", {}, signal, context);
+    });
+  }
+
+  containerUnpause(options?: CallOptions): Promise<void> {
+    return this.#operate("unpause", options, () => CALL_DEADLINE_MS, async (signal, context) => {
+      await this.#post("unpause", {}, signal, context);
+    });
+  }
+
+  containerKill(signal: ContainerSignal, options?: CallOptions): Promise<void> {
+    return this.#operate("kill", options, () => CALL_DEADLINE_MS, async (abort, context) => {
+      await this.#post("kill", { signal: checkSignal(signal) }, abort, context);
+    });
+  }
+
+  containerStop(signal: ContainerSignal, timeout: number, options?: CallOptions): Promise<void> {
+    return this.#operate(
+      "stop",
+      options,
+      () => checkStopTimeout(timeout) * 1000 + STOP_GRACE_MS,
+      (abort, context) => this.#stop(checkSignal(signal), timeout, abort, context),
+    );
+  }
+
+  containerStatus(options?: CallOptions): Promise<ContainerStatus> {
+    return this.#operate(
+      "status",
+      options,
+      () => CALL_DEADLINE_MS,
+      (signal, context) => this.#inspect(signal, context),
+    );
+  }
+
+  watch(_options?: CallOptions): WatchStreams {
+    throw new ProviderError("Docker watch() is not implemented yet", this.#errorContext("watch"));
+  }
+
+  /** Aborts the calls in flight and gives the shared client back. Idempotent. */
+  close = (): void => {
+    if (this.#closed.signal.aborted) return;
+    this.#closed.abort(new ProviderError("The provider is closed"));
+    this.#client.release();
+  };
+
+  /** The same function as {@linkcode DockerProvider.close}. */
+  [Symbol.dispose]: () => void = this.close;
+
+  /** Runs one operation: checks the provider is open, bounds it, logs a failure. */
+  async #operate<T>(
+    action: string,
+    options: CallOptions | undefined,
+    deadlineMs: () => number,
+    fn: (signal: AbortSignal, context: RequestContext) => Promise<T>,
+  ): Promise<T> {
+    const context: RequestContext = {
+      action,
+      container: this.#container,
+      logger: this.#logger,
+    };
+    const caller = options?.signal;
+    try {
+      if (this.#closed.signal.aborted) throw this.#closedError(action);
+      const ms = deadlineMs();
+      return await withDeadline({
+        signal: caller,
+        closed: this.#closed.signal,
+        ms,
+        onTimeout: () =>
+          new TimeoutError(
+            `${failurePrefix(context)}: no result within ${ms / 1000} s`,
+            this.#errorContext(action),
+          ),
+        onClosed: () => this.#closedError(action),
+      }, (signal) => fn(signal, context));
+    } catch (error) {
+      if (caller?.aborted && error === caller.reason) {
+        this.#logger.debug(`${failurePrefix(context)}: aborted by the caller`, {
+          action,
+          container: this.#container,
+        });
+      } else {
+        this.#logger.error(error instanceof Error ? error.message : String(error), {
+          action,
+          container: this.#container,
+          error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Sends `POST /containers/{id}/<action>`. A conflict answer is success
+   * when an inspection finds the container already in the action's target
+   * state.
+   */
+  async #post(
+    action: ContainerAction,
+    query: Record<string, string>,
+    signal: AbortSignal,
+    context: RequestContext,
+  ): Promise<Outcome> {
+    const endpoint = ACTIONS[action];
+    const response = await this.#client.send({
+      method: "POST",
+      path: containerPath(this.#container, endpoint.segment, query),
+      signal,
+      idempotent: endpoint.idempotent,
+      context,
+    });
+    if (endpoint.success.includes(response.status)) {
+      return response.status === 304 ? "already" : "done";
+    }
+    const error = responseError(response.status, response.body, context);
+    if (endpoint.conflict.includes(response.status)) {
+      let status: ContainerStatus | undefined;
+      try {
+        status = await this.#inspect(signal, context);
+      } catch (inspectError) {
+        if (signal.aborted) throw inspectError;
+      }
+      if (status === endpoint.target) {
+        context.logger.debug(`Container ${JSON.stringify(this.#container)} is already ${status}`, {
+          action: context.action,
+          container: this.#container,
+        });
+        return "already";
+      }
+    }
+    throw error;
+  }
+
+  /** `GET /containers/{id}/json`, mapped to a status. */
+  async #inspect(signal: AbortSignal, context: RequestContext): Promise<ContainerStatus> {
+    const response = await this.#client.send({
+      method: "GET",
+      path: containerPath(this.#container, "json"),
+      signal,
+      idempotent: true,
+      context,
+    });
+    if (response.status !== 200) throw responseError(response.status, response.body, context);
+    let state: unknown;
+    try {
+      state = (JSON.parse(decoder.decode(response.body)) as { State?: { Status?: unknown } })
+        ?.State?.Status;
+    } catch {
+      // Reported below.
+    }
+    if (typeof state !== "string") {
+      throw new ApiError(
+        `${failurePrefix(context)}: the daemon's answer has no State.Status`,
+        { ...this.#errorContext(context.action), status: response.status },
+      );
+    }
+    return mapState(state);
+  }
+
+  /**
+   * Stops the container. The daemon takes the signal itself from API 1.42
+   * on; with older daemons the signal goes through kill, then the container
+   * gets `timeout` seconds to exit before a `SIGKILL`.
+   */
+  async #stop(
+    signal: ContainerSignal,
+    timeout: number,
+    abort: AbortSignal,
+    context: RequestContext,
+  ): Promise<void> {
+    const t = String(timeout);
+    if (signal === "") {
+      await this.#post("stop", { t }, abort, context);
+      return;
+    }
+    const version = await this.#client.apiVersion({ signal: abort, context });
+    if (compareApiVersions(version, STOP_SIGNAL_API_VERSION) >= 0) {
+      await this.#post("stop", { t, signal }, abort, context);
+      return;
+    }
+    if (await this.#post("kill", { signal }, abort, context) === "already") return;
+    if (timeout > 0 && await this.#waitNotRunning(abort, context, timeout * 1000)) return;
+    context.logger.debug(
+      `Container ${JSON.stringify(this.#container)} still runs ${timeout} s after ${signal}: ` +
+        "sending SIGKILL",
+      { action: context.action, container: this.#container },
+    );
+    if (await this.#post("kill", { signal: "SIGKILL" }, abort, context) === "already") return;
+    await this.#waitNotRunning(abort, context);
+  }
+
+  /**
+   * `POST /containers/{id}/wait?condition=not-running`, for at most
+   * `limitMs` when given.
+   *
+   * @returns `true` once the container is not running (or is gone), `false` when `limitMs` passed first.
+   */
+  async #waitNotRunning(
+    abort: AbortSignal,
+    context: RequestContext,
+    limitMs?: number,
+  ): Promise<boolean> {
+    const limit = limitMs === undefined ? undefined : AbortSignal.timeout(limitMs);
+    try {
+      const response = await this.#client.send({
+        method: "POST",
+        path: containerPath(this.#container, "wait", { condition: "not-running" }),
+        signal: limit === undefined ? abort : AbortSignal.any([abort, limit]),
+        idempotent: true,
+        context,
+      });
+      if (response.status === 200 || response.status === NOT_FOUND) return true;
+      throw responseError(response.status, response.body, context);
+    } catch (error) {
+      if (limit?.aborted && !abort.aborted) return false;
+      throw error;
+    }
+  }
+
+  #closedError(action: string): ProviderError {
+    return new ProviderError(
+      `${failurePrefix({ action, container: this.#container })}: the provider is closed`,
+      this.#errorContext(action),
+    );
+  }
+
+  #errorContext(action: string): { runtime: "docker"; action: string; container: string } {
+    return { runtime: "docker", action, container: this.#container };
+  }
+}
