@@ -1,0 +1,145 @@
+/**
+ * PVE tasks: every power action answers with a UPID at once and runs in the
+ * background. This file parses UPIDs, waits for a task with adaptive polling,
+ * and finds a CT's latest power task.
+ *
+ * @module
+ */
+
+import type { RequestContext } from "./_errors.ts";
+import { backoff, delay, POLL_BACKOFF } from "./_timing.ts";
+import type { Transport } from "./_transport.ts";
+
+/** A parsed task id. */
+export interface Upid {
+  /** The UPID as PVE sent it. */
+  value: string;
+  /** The node the task runs on (its status lives there). */
+  node: string;
+  pid: number;
+  pstart: number;
+  /** Unix seconds. */
+  starttime: number;
+  /** `vzstart`, `vzshutdown`, `hastart`, ... */
+  type: string;
+  /** The vmid, for guest tasks. */
+  id: string;
+  /** Who started it; `user@realm!token` for tokens. */
+  user: string;
+}
+
+// pve-common's UPID.pm decode regex.
+const UPID =
+  /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):([^:\s/]+):([^:\s/]*):([^:\s/]+):$/;
+
+/** Parses a UPID; `undefined` when `value` is not one. */
+export function parseUpid(value: unknown): Upid | undefined {
+  if (typeof value !== "string") return undefined;
+  const match = value.match(UPID);
+  if (!match) return undefined;
+  return {
+    value,
+    node: match[1],
+    pid: parseInt(match[3], 16),
+    pstart: parseInt(match[4], 16),
+    starttime: parseInt(match[5], 16),
+    type: match[6],
+    id: match[7],
+    user: match[8],
+  };
+}
+
+/** Whether a task's exit status means success: `OK`, or `WARNINGS: <n>`. */
+export function isTaskOk(exitstatus: unknown): boolean {
+  return exitstatus === "OK" ||
+    (typeof exitstatus === "string" && /^WARNINGS: \d+$/.test(exitstatus));
+}
+
+/** The path of a task's status (the UPID URL-encoded, on the UPID's node). */
+export function taskStatusPath(upid: Upid): string {
+  return `/nodes/${encodeURIComponent(upid.node)}/tasks/${encodeURIComponent(upid.value)}/status`;
+}
+
+/** Options of {@linkcode waitForTask}. */
+export interface WaitForTaskOptions {
+  signal: AbortSignal;
+  context: RequestContext;
+  /**
+   * Checked after each poll that finds the task still running; `true` ends
+   * the wait early (a resume task runs as long as the CT it restored).
+   */
+  doneWhileRunning?: () => Promise<boolean>;
+}
+
+/**
+ * Polls a task's status until it stops: first after 15 ms, then backing off
+ * ×1.5 up to 1 s. Resolves with its exit status, or `undefined` when
+ * `doneWhileRunning` ended the wait. Rejects with `signal.reason` at once
+ * when the signal aborts.
+ */
+export async function waitForTask(
+  transport: Transport,
+  upid: Upid,
+  options: WaitForTaskOptions,
+): Promise<string | undefined> {
+  const { signal, context, doneWhileRunning } = options;
+  for (const wait of backoff(POLL_BACKOFF)) {
+    await delay(wait, signal);
+    const task = await transport.request("GET", taskStatusPath(upid), { signal, context }) as {
+      status?: string;
+      exitstatus?: string;
+    } | null;
+    if (task?.status !== "running") return String(task?.exitstatus ?? "");
+    if (doneWhileRunning && await doneWhileRunning()) return undefined;
+  }
+  throw new Error("unreachable");
+}
+
+/** Task types that change a CT's power state. */
+const POWER_TASKS = new Set([
+  "vzstart",
+  "vzstop",
+  "vzshutdown",
+  "vzsuspend",
+  "vzresume",
+  "vzreboot",
+  "hastart",
+  "hastop",
+]);
+
+/** One entry of `GET /nodes/{node}/tasks`. */
+export interface TaskSummary {
+  type: string;
+  starttime: number;
+  /** The exit status; absent while the task runs. */
+  status?: string;
+}
+
+/**
+ * Finds the CT's most recent power task (started, finished or running) on
+ * `node`, or `undefined` when it has none in PVE's recent task list.
+ */
+export async function latestPowerTask(
+  transport: Transport,
+  node: string,
+  vmid: number,
+  options: { signal: AbortSignal; context: RequestContext; retry?: boolean },
+): Promise<TaskSummary | undefined> {
+  const tasks = await transport.request("GET", `/nodes/${encodeURIComponent(node)}/tasks`, {
+    params: { vmid, source: "all", limit: 50 },
+    signal: options.signal,
+    context: options.context,
+    retry: options.retry,
+  });
+  let latest: TaskSummary | undefined;
+  for (const task of Array.isArray(tasks) ? tasks as TaskSummary[] : []) {
+    if (!POWER_TASKS.has(task.type)) continue;
+    if (latest === undefined || task.starttime > latest.starttime) latest = task;
+  }
+  return latest;
+}
+
+/** Whether the CT's latest power task is a suspend that succeeded: the CT is checkpointed. */
+export function isSuspended(task: TaskSummary | undefined): boolean {
+  return task?.type === "vzsuspend" && isTaskOk(task.status);
+}

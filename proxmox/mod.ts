@@ -1,0 +1,46 @@
+/**
+ * Proxmox VE LXC containers behind the {@linkcode Provider} interface.
+ *
+ * One {@linkcode ProxmoxClient} per cluster holds the connections, the login
+ * and one status poller shared by every watch; {@linkcode newProxmoxProvider}
+ * makes the provider of one CT. Power calls wait for PVE's task and for the
+ * CT to reach the state asked for; "already running" and "not running" are
+ * success.
+ *
+ * What differs from Docker:
+ * - `containerStop()` is PVE's shutdown with `timeout` and `forceStop`: the
+ *   signal cannot be chosen.
+ * - `containerKill()` is PVE's immediate hard stop, whatever the signal.
+ * - `containerPause()` is PVE's experimental suspend: a CRIU checkpoint that
+ *   leaves the CT stopped, and that fails on nodes without CRIU. A CT whose
+ *   latest power task is a successful suspend reports `"paused"`, so that a
+ *   wake resumes it from the checkpoint.
+ * - TLS is always verified; give the cluster's CA (`pve-root-ca.pem`).
+ *
+ * @example Stop a CT when idle, wake it on demand
+ * ```ts ignore
+ * import { newProxmoxProvider, ProxmoxClient } from "@idlewatcher/provider/proxmox";
+ *
+ * using client = new ProxmoxClient({
+ *   url: "https://pve.example:8006",
+ *   tokenId: "idle@pve!watcher",
+ *   secret: Deno.env.get("PROXMOX_SECRET"),
+ *   caFile: "/etc/idlewatcher/pve-root-ca.pem",
+ * });
+ * using provider = await newProxmoxProvider("pve", 101, { client });
+ * await provider.containerStop("", 30);
+ * await provider.containerStart();
+ * console.log(await provider.containerStatus()); // "running"
+ * ```
+ *
+ * @module
+ */
+
+export {
+  ProxmoxClient,
+  type ProxmoxConfig,
+  type ProxmoxMethod,
+  type ProxmoxRequestOptions,
+} from "./client.ts";
+export { newProxmoxProvider, type ProxmoxProviderOptions } from "./_provider.ts";
+export type { Provider } from "../provider.ts";
