@@ -110,14 +110,14 @@ const POWER_TASKS = new Set([
 /** One entry of `GET /nodes/{node}/tasks`. */
 export interface TaskSummary {
   type: string;
-  starttime: number;
   /** The exit status; absent while the task runs. */
   status?: string;
 }
 
 /**
- * Finds the CT's most recent power task (started, finished or running) on
- * `node`, or `undefined` when it has none in PVE's recent task list.
+ * Finds the CT's most recent power task (running or finished) on `node`, or
+ * `undefined` when PVE's recent task list has none. PVE lists tasks newest
+ * first (running ones, then by end time); start times only have seconds.
  */
 export async function latestPowerTask(
   transport: Transport,
@@ -131,12 +131,9 @@ export async function latestPowerTask(
     context: options.context,
     retry: options.retry,
   });
-  let latest: TaskSummary | undefined;
-  for (const task of Array.isArray(tasks) ? tasks as TaskSummary[] : []) {
-    if (!POWER_TASKS.has(task.type)) continue;
-    if (latest === undefined || task.starttime > latest.starttime) latest = task;
-  }
-  return latest;
+  return (Array.isArray(tasks) ? tasks as TaskSummary[] : []).find((task) =>
+    POWER_TASKS.has(task.type)
+  );
 }
 
 /** Whether the CT's latest power task is a suspend that succeeded: the CT is checkpointed. */
