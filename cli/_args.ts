@@ -1,0 +1,298 @@
+/**
+ * Command-line parsing: turns `Deno.args` into an {@linkcode Invocation}, or
+ * a {@linkcode UsageError} that names what is wrong.
+ *
+ * @module
+ */
+
+import { type ContainerSignal, ContainerStatus, parseContainerSignal } from "../mod.ts";
+
+/** A command line the CLI cannot run; the message says why. */
+export class UsageError extends Error {
+  /**
+   * Creates an error.
+   *
+   * @param message What is wrong with the command line.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The runtimes the CLI talks to. */
+export type RuntimeName = "docker" | "proxmox";
+
+/** The commands, in the order the help lists them. */
+export const COMMANDS = [
+  "status",
+  "start",
+  "stop",
+  "kill",
+  "pause",
+  "unpause",
+  "watch",
+  "wait",
+] as const;
+
+/** One of {@linkcode COMMANDS}. */
+export type CommandName = typeof COMMANDS[number];
+
+/** The seconds `stop` waits before killing, when `--timeout` is not given (Docker's default). */
+export const DEFAULT_STOP_TIMEOUT = 10;
+
+/** The container a command acts on. */
+export type Target =
+  | { runtime: "docker"; container: string }
+  | { runtime: "proxmox"; node: string; vmid: number; container: string };
+
+/** The Docker connection flags, as given. */
+export interface DockerFlags {
+  host?: string;
+  socket?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** The Proxmox connection flags, as given. */
+export interface ProxmoxFlags {
+  url?: string;
+  tokenId?: string;
+  secret?: string;
+  username?: string;
+  password?: string;
+  realm?: string;
+  caFile?: string;
+}
+
+/** A command line the CLI can run. */
+export interface Invocation {
+  target: Target;
+  command: CommandName;
+  /** The signal of `stop` and `kill` (`""`: the runtime's default). */
+  signal: ContainerSignal;
+  /** `stop`: seconds before the kill. `wait`: seconds before giving up (`undefined`: never). */
+  timeout: number | undefined;
+  /** The status `wait` waits for. */
+  status: ContainerStatus | undefined;
+  json: boolean;
+  verbose: boolean;
+  docker: DockerFlags;
+  proxmox: ProxmoxFlags;
+}
+
+/** What a command line asks for. */
+export type Parsed =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "run"; invocation: Invocation };
+
+interface FlagSpec {
+  /** The flag takes a value (`--name value` or `--name=value`). */
+  value: boolean;
+  /** The flag belongs to one runtime only. */
+  runtime?: RuntimeName;
+  /** The flag belongs to these commands only. */
+  commands?: readonly CommandName[];
+}
+
+const FLAGS: Readonly<Record<string, FlagSpec>> = {
+  "json": { value: false },
+  "verbose": { value: false },
+  "help": { value: false },
+  "version": { value: false },
+  "signal": { value: true, commands: ["stop", "kill"] },
+  "timeout": { value: true, commands: ["stop", "wait"] },
+  "host": { value: true, runtime: "docker" },
+  "socket": { value: true, runtime: "docker" },
+  "tls-ca": { value: true, runtime: "docker" },
+  "tls-cert": { value: true, runtime: "docker" },
+  "tls-key": { value: true, runtime: "docker" },
+  "url": { value: true, runtime: "proxmox" },
+  "token-id": { value: true, runtime: "proxmox" },
+  "secret": { value: true, runtime: "proxmox" },
+  "username": { value: true, runtime: "proxmox" },
+  "password": { value: true, runtime: "proxmox" },
+  "realm": { value: true, runtime: "proxmox" },
+  "ca-file": { value: true, runtime: "proxmox" },
+};
+
+const STATUSES: readonly string[] = Object.values(ContainerStatus);
+
+/**
+ * Parses a command line (without the program name).
+ *
+ * @param args The arguments, such as `Deno.args`.
+ * @returns Help, version, or the invocation to run.
+ * @throws {UsageError} When an argument is missing, unknown or invalid.
+ */
+export function parseArgs(args: readonly string[]): Parsed {
+  const { flags, positionals } = splitArgs(args);
+  if (flags.has("help")) return { kind: "help" };
+  if (flags.has("version")) return { kind: "version" };
+
+  const [runtime, container, command, ...rest] = positionals;
+  if (runtime === undefined) throw new UsageError("Missing the runtime: docker or proxmox");
+  if (runtime !== "docker" && runtime !== "proxmox") {
+    throw new UsageError(`Unknown runtime ${JSON.stringify(runtime)}: expected docker or proxmox`);
+  }
+  if (container === undefined) {
+    throw new UsageError(
+      runtime === "docker" ? "Missing the container name or id" : "Missing <node>/<vmid>",
+    );
+  }
+  const target = parseTarget(runtime, container);
+  if (command === undefined) {
+    throw new UsageError(`Missing the command: one of ${COMMANDS.join(", ")}`);
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UsageError(
+      `Unknown command ${JSON.stringify(command)}: expected one of ${COMMANDS.join(", ")}`,
+    );
+  }
+  const name = command as CommandName;
+  for (const flag of flags.keys()) checkFlagApplies(flag, runtime, name);
+
+  let status: ContainerStatus | undefined;
+  let extra = rest;
+  if (name === "wait") {
+    const goal = rest[0];
+    if (goal === undefined) {
+      throw new UsageError(`Missing the status to wait for: one of ${STATUSES.join(", ")}`);
+    }
+    if (!STATUSES.includes(goal)) {
+      throw new UsageError(
+        `Unknown status ${JSON.stringify(goal)}: expected one of ${STATUSES.join(", ")}`,
+      );
+    }
+    status = goal as ContainerStatus;
+    extra = rest.slice(1);
+  }
+  if (extra.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`);
+
+  const docker: DockerFlags = {
+    host: flags.get("host"),
+    socket: flags.get("socket"),
+    tlsCa: flags.get("tls-ca"),
+    tlsCert: flags.get("tls-cert"),
+    tlsKey: flags.get("tls-key"),
+  };
+  if (docker.host !== undefined && docker.socket !== undefined) {
+    throw new UsageError("Give either --host or --socket, not both");
+  }
+  for (const [flag, value] of [["socket", docker.socket], ["host", docker.host]]) {
+    if (value === "") throw new UsageError(`--${flag} needs a non-empty value`);
+  }
+
+  return {
+    kind: "run",
+    invocation: {
+      target,
+      command: name,
+      signal: parseSignal(flags.get("signal")),
+      timeout: parseTimeout(flags.get("timeout"), name),
+      status,
+      json: flags.has("json"),
+      verbose: flags.has("verbose"),
+      docker,
+      proxmox: {
+        url: flags.get("url"),
+        tokenId: flags.get("token-id"),
+        secret: flags.get("secret"),
+        username: flags.get("username"),
+        password: flags.get("password"),
+        realm: flags.get("realm"),
+        caFile: flags.get("ca-file"),
+      },
+    },
+  };
+}
+
+/** Separates `--flags` (with their values) from positional arguments. `--` ends the flags. */
+function splitArgs(args: readonly string[]): { flags: Map<string, string>; positionals: string[] } {
+  const flags = new Map<string, string>();
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === "-h") {
+      flags.set("help", "");
+      continue;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    if (!arg.startsWith("--")) throw new UsageError(`Unknown flag ${arg}`);
+    const equals = arg.indexOf("=");
+    const name = arg.slice(2, equals === -1 ? undefined : equals);
+    const spec = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
+    if (spec === undefined) throw new UsageError(`Unknown flag --${name}`);
+    if (flags.has(name)) throw new UsageError(`--${name} is given twice`);
+    if (!spec.value) {
+      if (equals !== -1) throw new UsageError(`--${name} takes no value`);
+      flags.set(name, "");
+    } else if (equals !== -1) {
+      flags.set(name, arg.slice(equals + 1));
+    } else {
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith("--")) {
+        throw new UsageError(`--${name} needs a value`);
+      }
+      flags.set(name, value);
+      i++;
+    }
+  }
+  return { flags, positionals };
+}
+
+function parseTarget(runtime: RuntimeName, text: string): Target {
+  if (runtime === "docker") {
+    if (text === "") throw new UsageError("The container name or id is empty");
+    return { runtime, container: text };
+  }
+  const match = /^([^/]+)\/([0-9]+)$/.exec(text);
+  if (match === null) {
+    throw new UsageError(
+      `Invalid Proxmox container ${JSON.stringify(text)}: expected <node>/<vmid>, such as pve/101`,
+    );
+  }
+  return { runtime, node: match[1], vmid: Number(match[2]), container: text };
+}
+
+function checkFlagApplies(flag: string, runtime: RuntimeName, command: CommandName): void {
+  const spec = FLAGS[flag];
+  if (spec.runtime !== undefined && spec.runtime !== runtime) {
+    throw new UsageError(`--${flag} is a ${spec.runtime} flag; it does not apply to ${runtime}`);
+  }
+  if (spec.commands !== undefined && !spec.commands.includes(command)) {
+    throw new UsageError(`--${flag} applies to ${spec.commands.join(" and ")}, not ${command}`);
+  }
+}
+
+function parseSignal(value: string | undefined): ContainerSignal {
+  if (value === undefined) return "";
+  try {
+    return parseContainerSignal(value);
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^Invalid signal/, "Invalid --signal"));
+  }
+}
+
+function parseTimeout(value: string | undefined, command: CommandName): number | undefined {
+  if (value === undefined) return command === "stop" ? DEFAULT_STOP_TIMEOUT : undefined;
+  const pattern = command === "stop" ? /^[0-9]+$/ : /^[0-9]+(\.[0-9]+)?$/;
+  const seconds = Number(value);
+  if (!pattern.test(value) || !Number.isFinite(seconds)) {
+    throw new UsageError(
+      `Invalid --timeout ${JSON.stringify(value)}: expected ${
+        command === "stop" ? "a whole number of seconds" : "a number of seconds"
+      }, such as 30`,
+    );
+  }
+  return seconds;
+}

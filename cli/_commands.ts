@@ -1,0 +1,228 @@
+/**
+ * The commands, each a few calls to the public {@linkcode Provider} API.
+ *
+ * @module
+ */
+
+import {
+  type ContainerStatus,
+  type Event,
+  isRetriable,
+  NotFoundError,
+  type Provider,
+  TimeoutError,
+} from "../mod.ts";
+import type { Invocation } from "./_args.ts";
+import { ExitCode } from "./_errors.ts";
+import { type Output, Progress } from "./_output.ts";
+
+/** What a command works with. */
+export interface CommandContext {
+  invocation: Invocation;
+  provider: Provider;
+  stdout: Output;
+  stderr: Output;
+  /** Aborts on Ctrl-C (watch and wait), the embedder's signal, or a closed stdout. */
+  signal: AbortSignal;
+}
+
+/** How often `wait` re-reads the status even without events, in case one was missed. */
+const WAIT_RECHECK_MS = 10_000;
+
+const PAST_TENSE = {
+  start: "started",
+  stop: "stopped",
+  kill: "killed",
+  pause: "paused",
+  unpause: "unpaused",
+} as const;
+
+/**
+ * Runs the command of `context.invocation`.
+ *
+ * @param context The invocation, the open provider, the outputs and the signal.
+ * @returns The exit code.
+ * @throws What the provider throws; the caller explains it.
+ */
+export async function runCommand(context: CommandContext): Promise<number> {
+  const { invocation, provider, stdout, signal } = context;
+  const { command, json } = invocation;
+  const container = invocation.target.container;
+  switch (command) {
+    case "status": {
+      const status = await provider.containerStatus({ signal });
+      stdout.line(json ? JSON.stringify({ container, status }) : status);
+      return ExitCode.Ok;
+    }
+    case "watch":
+      return await watch(context);
+    case "wait":
+      return await wait(context);
+    default: {
+      {
+        using _ = new Progress(context.stderr, (s) => `${command}: ${container}… ${s}s`);
+        await act(context);
+      }
+      stdout.line(
+        json
+          ? JSON.stringify({ container, command, ok: true })
+          : `${PAST_TENSE[command]} ${container}`,
+      );
+      return ExitCode.Ok;
+    }
+  }
+}
+
+function act({ invocation, provider, signal }: CommandContext): Promise<void> {
+  switch (invocation.command) {
+    case "start":
+      return provider.containerStart({ signal });
+    case "stop":
+      return provider.containerStop(invocation.signal, invocation.timeout ?? 0, { signal });
+    case "kill":
+      return provider.containerKill(invocation.signal, { signal });
+    case "pause":
+      return provider.containerPause({ signal });
+    case "unpause":
+      return provider.containerUnpause({ signal });
+    default:
+      throw new TypeError(`Not an action: ${invocation.command}`);
+  }
+}
+
+/** Prints events until the signal aborts or the container is gone. */
+async function watch(context: CommandContext): Promise<number> {
+  const { invocation, provider, stdout, stderr, signal } = context;
+  // Fails fast, with the right exit code, for a missing container or runtime.
+  await provider.containerStatus({ signal });
+  const { events, errors } = provider.watch({ signal });
+  const errorReader = errors.getReader();
+  const reportingErrors = (async () => {
+    while (true) {
+      const { done, value } = await errorReader.read();
+      if (done) return;
+      if (!signal.aborted) stderr.line(formatWatchError(value, invocation.json));
+    }
+  })();
+  try {
+    for await (const event of events) {
+      stdout.line(invocation.json ? eventJson(event) : eventText(event));
+    }
+  } finally {
+    await errorReader.cancel();
+    await reportingErrors;
+  }
+  return ExitCode.Ok;
+}
+
+/**
+ * Resolves once the container has the status asked for. Each event triggers a
+ * re-read of the status (events say that something changed; the status says
+ * what it is now), and so does a slow timer, in case an event was lost.
+ */
+async function wait(context: CommandContext): Promise<number> {
+  const { invocation, provider, stdout, stderr, signal } = context;
+  const goal = invocation.status as ContainerStatus;
+  const container = invocation.target.container;
+  const stop = new AbortController();
+  const deadline = invocation.timeout === undefined
+    ? undefined
+    : AbortSignal.timeout(invocation.timeout * 1000);
+  const waitSignal = AbortSignal.any([signal, stop.signal, ...(deadline ? [deadline] : [])]);
+  const reached = Promise.withResolvers<void>();
+  let current: ContainerStatus | undefined;
+
+  const onDeadline = () =>
+    reached.reject(
+      new TimeoutError(
+        `Container "${container}" did not become ${goal} within ${invocation.timeout} s` +
+          (current === undefined ? "" : ` (it is ${current})`),
+        { action: "wait", container },
+      ),
+    );
+  const onAbort = () => reached.reject(signal.reason);
+  deadline?.addEventListener("abort", onDeadline, { once: true });
+  signal.addEventListener("abort", onAbort, { once: true });
+
+  let reading = false;
+  let readAgain = false;
+  const check = async (first: boolean): Promise<void> => {
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        readAgain = false;
+        current = await provider.containerStatus({ signal: waitSignal });
+        if (current === goal) reached.resolve();
+      } while (readAgain);
+    } catch (error) {
+      if (waitSignal.aborted) return;
+      // A lost connection heals; a missing container or a refusal does not.
+      if (first || error instanceof NotFoundError || !isRetriable(error)) reached.reject(error);
+      else stderr.line(formatWatchError(error, invocation.json));
+    } finally {
+      reading = false;
+    }
+  };
+
+  const { events, errors } = provider.watch({ signal: waitSignal });
+  const following = (async () => {
+    for await (const _ of events) void check(false);
+    // The stream ends when the container is destroyed: the next read says so.
+    if (!waitSignal.aborted) void check(false);
+  })().catch(() => {});
+  const reportingErrors = (async () => {
+    for await (const error of errors) {
+      if (!waitSignal.aborted) stderr.line(formatWatchError(error, invocation.json));
+    }
+  })().catch(() => {});
+  const timer = setInterval(() => void check(false), WAIT_RECHECK_MS);
+
+  try {
+    using _ = new Progress(
+      stderr,
+      (s) => `waiting for ${container} to be ${goal} (now ${current ?? "unknown"})… ${s}s`,
+    );
+    void check(true);
+    await reached.promise;
+  } finally {
+    clearInterval(timer);
+    deadline?.removeEventListener("abort", onDeadline);
+    signal.removeEventListener("abort", onAbort);
+    stop.abort();
+    await Promise.all([following, reportingErrors]);
+  }
+  stdout.line(invocation.json ? JSON.stringify({ container, status: goal }) : goal);
+  return ExitCode.Ok;
+}
+
+function eventText(event: Event): string {
+  const name = event.actorName || event.actorId;
+  return `${event.time.toISOString()} ${event.action} ${name}`;
+}
+
+function eventJson(event: Event): string {
+  return JSON.stringify({
+    time: event.time.toISOString(),
+    type: event.type,
+    action: event.action,
+    actorId: event.actorId,
+    actorName: event.actorName,
+    actorAttributes: event.actorAttributes,
+  });
+}
+
+function formatWatchError(error: unknown, json: boolean): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) {
+    return JSON.stringify({
+      time: new Date().toISOString(),
+      error: message,
+      kind: error instanceof Error ? error.name : typeof error,
+    });
+  }
+  return `idlewatcher: watch: ${message.replace(/\s*\n\s*/g, " ")}`;
+}

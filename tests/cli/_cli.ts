@@ -1,0 +1,158 @@
+/**
+ * Runs the CLI as a subprocess (`deno run <permissions> cli.ts ...`), the way
+ * a user does, with a clean environment.
+ *
+ * @module
+ */
+
+const REPO = new URL("../../", import.meta.url);
+const CLI = new URL("cli.ts", REPO).pathname;
+
+/** What a finished CLI run printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@linkcode runCli} and {@linkcode spawnCli}. */
+export interface CliRunOptions {
+  /** Environment variables besides PATH, HOME and DENO_DIR (nothing else is inherited). */
+  env?: Record<string, string>;
+  /** Deno permission flags. @default ["-A"] */
+  permissions?: string[];
+}
+
+function command(args: string[], options: CliRunOptions | undefined): Deno.Command {
+  const base: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) base[name] = value;
+  }
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...(options?.permissions ?? ["-A"]), CLI, ...args],
+    cwd: REPO.pathname,
+    clearEnv: true,
+    env: { ...base, ...options?.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/**
+ * Runs the CLI to completion.
+ *
+ * @param args The CLI's arguments.
+ * @param options Environment and permissions.
+ * @returns The exit code and the output.
+ */
+export async function runCli(args: string[], options?: CliRunOptions): Promise<CliResult> {
+  const output = await command(args, options).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A CLI process that keeps running (watch, wait): its stdout line by line. */
+export class RunningCli implements AsyncDisposable {
+  #child: Deno.ChildProcess;
+  #lines: ReadableStreamDefaultReader<string>;
+  #stderr: Promise<string>;
+  #result: Promise<CliResult> | undefined;
+
+  /**
+   * Starts the CLI.
+   *
+   * @param args The CLI's arguments.
+   * @param options Environment and permissions.
+   */
+  constructor(args: string[], options?: CliRunOptions) {
+    this.#child = command(args, options).spawn();
+    this.#lines = this.#child.stdout
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(lineSplitter())
+      .getReader();
+    this.#stderr = new Response(this.#child.stderr).text();
+  }
+
+  /**
+   * The next line of stdout.
+   *
+   * @returns The line, or `undefined` once stdout ended.
+   */
+  async nextLine(): Promise<string | undefined> {
+    const { done, value } = await this.#lines.read();
+    return done ? undefined : value;
+  }
+
+  /**
+   * Sends a signal to the CLI.
+   *
+   * @param signal Such as `"SIGINT"` (Ctrl-C).
+   */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
+  /**
+   * Waits for the CLI to exit.
+   *
+   * @returns Its exit code, the stdout lines not read with `nextLine()`, and stderr.
+   */
+  finished(): Promise<CliResult> {
+    this.#result ??= (async () => {
+      const unread: string[] = [];
+      for (let line = await this.#lines.read(); !line.done; line = await this.#lines.read()) {
+        unread.push(line.value);
+      }
+      const [status, stderr] = await Promise.all([this.#child.status, this.#stderr]);
+      return { code: status.code, stdout: unread.map((line) => `${line}\n`).join(""), stderr };
+    })();
+    return this.#result;
+  }
+
+  /** Kills the CLI if it still runs, and waits for it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.finished();
+  }
+}
+
+function lineSplitter(): TransformStream<string, string> {
+  let pending = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (pending + chunk).split("\n");
+      pending = parts.pop() ?? "";
+      for (const part of parts) controller.enqueue(part);
+    },
+    flush(controller) {
+      if (pending !== "") controller.enqueue(pending);
+    },
+  });
+}
+
+/**
+ * Writes `text` to a new temporary file.
+ *
+ * @param text The content.
+ * @returns The file's path and a disposer that removes it.
+ */
+export async function tempFile(text: string): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempFile({ prefix: "idlewatcher-cli-", suffix: ".pem" });
+  await Deno.writeTextFile(path, text);
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
