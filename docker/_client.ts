@@ -246,7 +246,8 @@ export class DockerClient {
   }
 
   async #ping(options: { signal?: AbortSignal; context: RequestContext }): Promise<string> {
-    const request = { method: "GET", path: "/_ping", idempotent: true, ...options };
+    const { signal, context } = options;
+    const request = { method: "GET", path: "/_ping", idempotent: true, signal, context };
     const response = await this.#send(request, "/_ping");
     try {
       await response.bytes();
