@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { ConnectionError } from "../../errors.ts";
+import { Action, type Event } from "../../events/mod.ts";
+import { newProxmoxProvider } from "../../proxmox/mod.ts";
+import { requestLines, setup, until } from "./_setup.ts";
+
+const LIST = "GET /nodes/pve/lxc";
+
+/** Reads a stream into an array as it goes; `done` settles when the stream closes. */
+function collect<T>(stream: ReadableStream<T>): { items: T[]; done: Promise<void> } {
+  const items: T[] = [];
+  const done = (async () => {
+    for await (const item of stream) items.push(item);
+  })();
+  return { items, done };
+}
+
+function actions(events: Event[]): string[] {
+  return events.map((event) => event.action);
+}
+
+Deno.test("ProxmoxProvider.watch() reports state changes after a silent baseline", async () => {
+  await using s = await setup({ watchInterval: 0.02 });
+  s.fake.addNode("pve2", { criu: true });
+  s.fake.addCt("pve2", 101, { name: "web", status: "running" });
+  using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
+  const { events, errors } = provider.watch();
+  const seen = collect(events);
+  const failures = collect(errors);
+  await until(() => s.fake.requests.filter((r) => r.path.endsWith("/nodes/pve2/lxc")).length >= 2);
+  assert.equal(seen.items.length, 0, "the first poll is a baseline");
+
+  s.fake.setCt(101, { status: "stopped" });
+  await until(() => seen.items.length === 1);
+  s.fake.setCt(101, { status: "running" });
+  await until(() => seen.items.length === 2);
+  await provider.containerPause();
+  await until(() => seen.items.length === 3);
+  await provider.containerUnpause();
+  await until(() => seen.items.length === 4);
+  s.fake.setCt(101, { name: "web2" });
+  s.fake.removeCt(101);
+  await seen.done;
+  await failures.done;
+
+  assert.deepEqual(actions(seen.items), [
+    Action.ContainerStop,
+    Action.ContainerStart,
+    Action.ContainerPause,
+    Action.ContainerUnpause,
+    Action.ContainerDestroy,
+  ]);
+  for (const event of seen.items) {
+    assert.equal(event.type, "proxmox");
+    assert.equal(event.actorId, "101");
+    assert.deepEqual(event.actorAttributes, { node: "pve2" });
+    assert.ok(event.time instanceof Date);
+  }
+  assert.equal(seen.items[0].actorName, "web");
+  assert.equal(failures.items.length, 0);
+});
+
+Deno.test("ProxmoxProvider.watch() reports poll errors and carries on", async () => {
+  await using s = await setup({ watchInterval: 0.02 });
+  s.fake.addNode("pve2");
+  s.fake.addCt("pve2", 101, { name: "web" });
+  using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
+  const controller = new AbortController();
+  const { events, errors } = provider.watch({ signal: controller.signal });
+  const seen = collect(events);
+  const failures = collect(errors);
+  await until(() => s.fake.requests.some((r) => r.path.endsWith("/nodes/pve2/lxc")));
+  s.fake.setNodeOnline("pve2", false);
+  await until(() => failures.items.length >= 2);
+  s.fake.setCt(101, { status: "running" }); // changes while unreachable
+  s.fake.setNodeOnline("pve2", true);
+  await until(() => seen.items.length === 1);
+  controller.abort();
+  await seen.done;
+  await failures.done;
+  assert.ok(failures.items.every((error) => error instanceof ConnectionError));
+  assert.match(failures.items[0].message, /node "pve2"/);
+  assert.deepEqual(actions(seen.items), [Action.ContainerStart]);
+});
+
+Deno.test("ProxmoxProvider.watch() ends on abort, on close, and when a reader cancels", async (t) => {
+  await using s = await setup({ watchInterval: 0.02 });
+  s.fake.addCt("pve", 101);
+  await t.step("abort", async () => {
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    const controller = new AbortController();
+    const { events, errors } = provider.watch({ signal: controller.signal });
+    controller.abort();
+    assert.deepEqual(await Array.fromAsync(events), []);
+    assert.deepEqual(await Array.fromAsync(errors), []);
+  });
+  await t.step("an aborted signal", async () => {
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    const { events } = provider.watch({ signal: AbortSignal.abort() });
+    assert.deepEqual(await Array.fromAsync(events), []);
+  });
+  await t.step("provider close; nothing after", async () => {
+    const provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    s.fake.resetRequests();
+    const first = provider.watch();
+    const second = provider.watch();
+    const seen = collect(first.events);
+    await until(() => requestLines(s.fake).includes(LIST));
+    provider.close();
+    s.fake.setCt(101, { status: "running" });
+    await seen.done;
+    assert.deepEqual(await Array.fromAsync(second.events), []);
+    await first.errors.cancel();
+    await second.errors.cancel();
+    assert.deepEqual(seen.items, []);
+    s.fake.setCt(101, { status: "stopped" });
+  });
+  await t.step("a reader's cancel ends that watch only", async () => {
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    s.fake.resetRequests();
+    const cancelled = provider.watch();
+    const kept = provider.watch();
+    const seen = collect(kept.events);
+    await cancelled.events.cancel();
+    assert.deepEqual(await Array.fromAsync(cancelled.errors), []);
+    await until(() => s.fake.requests.filter((r) => r.path.endsWith("/nodes/pve/lxc")).length >= 2);
+    s.fake.setCt(101, { status: "running" });
+    await until(() => seen.items.length === 1);
+    provider.close();
+    await seen.done;
+    assert.deepEqual(actions(seen.items), [Action.ContainerStart]);
+  });
+  await t.step("client close ends every watch", async () => {
+    await using other = await setup({ watchInterval: 0.02 });
+    other.fake.addCt("pve", 101);
+    using provider = await newProxmoxProvider("pve", 101, { client: other.client });
+    const { events, errors } = provider.watch();
+    other.client.close();
+    assert.deepEqual(await Array.fromAsync(events), []);
+    assert.deepEqual(await Array.fromAsync(errors), []);
+  });
+});
+
+Deno.test("ProxmoxClient polls each node once per interval for all its watches", async () => {
+  const watches = 500;
+  const cts = 50;
+  await using s = await setup({ watchInterval: 0.05 });
+  for (let i = 0; i < cts; i++) s.fake.addCt("pve", 200 + i);
+  const providers = await Promise.all(
+    Array.from({ length: cts }, (_, i) => newProxmoxProvider("pve", 200 + i, { client: s.client })),
+  );
+  try {
+    const streams = Array.from({ length: watches }, (_, i) => providers[i % cts].watch());
+    const readers = streams.map((stream) => stream.events.getReader());
+    s.fake.resetRequests();
+    await until(() => requestLines(s.fake).filter((line) => line === LIST).length >= 2);
+    // Measured, not asserted: polls of an idle cluster during one second.
+    s.fake.resetRequests();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const idle = requestLines(s.fake).filter((line) => line === LIST).length;
+    console.log(`${watches} watches, 50 ms interval: ${idle} GET /nodes/pve/lxc in 1 s`);
+
+    s.fake.resetRequests();
+    for (let i = 0; i < cts; i++) s.fake.setCt(200 + i, { status: "running" });
+    const first = await Promise.all(readers.map((reader) => reader.read()));
+    assert.ok(first.every((read) => read.value?.action === Action.ContainerStart));
+    const lines = requestLines(s.fake);
+    const lists = lines.filter((line) => line === LIST).length;
+    // One list per poll, one task lookup per CT that changed; nothing per watch.
+    assert.equal(lines.length - lists, cts);
+    assert.ok(lists < watches / 10, `${lists} list requests for ${watches} watches`);
+    for (const reader of readers) reader.releaseLock();
+    await Promise.all(streams.map((stream) => stream.errors.cancel()));
+  } finally {
+    for (const provider of providers) provider.close();
+  }
+});

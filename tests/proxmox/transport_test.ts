@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import {
+  ApiError,
+  ConnectionError,
+  InvalidArgumentError,
+  ProviderError,
+  TimeoutError,
+} from "../../errors.ts";
+import { newProxmoxProvider, ProxmoxClient } from "../../proxmox/mod.ts";
+import { requestLines, setup } from "./_setup.ts";
+
+Deno.test("ProxmoxClient.request() returns data and surfaces PVE's message on old and new PVE", async (t) => {
+  for (const pveVersion of ["8.3.5", "8.4.1", "9.2.11"]) {
+    await t.step(pveVersion, async () => {
+      await using s = await setup({ pveVersion });
+      s.fake.addCt("pve", 101);
+      const version = await s.client.request<{ version: string }>("GET", "/version");
+      assert.equal(version.version, pveVersion);
+      await assert.rejects(
+        s.client.request("POST", "/nodes/pve/lxc/101/status/suspend"),
+        (error) => {
+          return error instanceof ApiError && error.status === 500 &&
+            error.serverMessage === "CT 101 not running" &&
+            /CT 101 not running/.test(error.message);
+        },
+      );
+    });
+  }
+});
+
+Deno.test("ProxmoxProvider idempotency does not depend on PVE's message (PVE < 8.4)", async () => {
+  await using s = await setup({ pveVersion: "8.2.4" });
+  s.fake.addCt("pve", 101, { status: "running" });
+  using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+  await provider.containerStart();
+  await provider.containerKill("");
+  await provider.containerStop("", 1);
+});
+
+Deno.test("ProxmoxClient.request() lists the parameters of a 400", async () => {
+  await using s = await setup();
+  s.fake.addCt("pve", 101, { status: "running" });
+  await assert.rejects(
+    s.client.request("POST", "/nodes/pve/lxc/101/status/shutdown", {
+      params: { timeout: "soon", forceStop: "yes" },
+    }),
+    (error) => {
+      return error instanceof ApiError && error.status === 400 &&
+        /timeout: type check \('integer'\) failed - got 'soon'/.test(error.message) &&
+        /forceStop: type check \('boolean'\) failed - got 'yes'/.test(error.message);
+    },
+  );
+});
+
+Deno.test("ProxmoxClient.request() checks method and path before any request", async () => {
+  await using s = await setup();
+  await assert.rejects(s.client.request("PATCH" as "GET", "/version"), InvalidArgumentError);
+  await assert.rejects(s.client.request("GET", "version"), InvalidArgumentError);
+  await assert.rejects(s.client.request("GET", "/nodes?x=1"), InvalidArgumentError);
+  assert.equal(s.fake.requests.length, 0);
+});
+
+Deno.test("ProxmoxClient replays a GET, never a POST, when a kept-alive connection drops", async (t) => {
+  await t.step("GET", async () => {
+    await using s = await setup();
+    await s.client.request("GET", "/version"); // leaves an idle connection
+    s.fake.dropNextConnections(1);
+    await s.client.request("GET", "/version");
+    assert.deepEqual(s.fake.requests.map((r) => r.status), [200, 0, 200]);
+  });
+  await t.step("POST", async () => {
+    await using s = await setup();
+    s.fake.addCt("pve", 101);
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    s.fake.dropNextConnections(1);
+    s.fake.resetRequests();
+    await assert.rejects(provider.containerStart(), (error) => {
+      return error instanceof ConnectionError &&
+        /may or may not have reached PVE/.test(error.message);
+    });
+    assert.deepEqual(requestLines(s.fake), ["POST /nodes/pve/lxc/101/status/start"]);
+  });
+});
+
+Deno.test("ProxmoxClient ends a request that gets no answer within its timeout", async () => {
+  await using s = await setup({ latencyMs: 2_000 });
+  using client = new ProxmoxClient({ ...s.config, timeout: 0.1 });
+  await assert.rejects(client.request("GET", "/version"), (error) => {
+    return error instanceof TimeoutError && /within 0.1 s/.test(error.message);
+  });
+  s.fake.latencyMs = 0;
+});
+
+Deno.test("ProxmoxClient verifies TLS against the given CA", async (t) => {
+  await using s = await setup();
+  await t.step("without the cluster CA: a ConnectionError that says so", async () => {
+    using client = new ProxmoxClient({ ...s.config, caCerts: undefined });
+    await assert.rejects(client.request("GET", "/version"), (error) => {
+      return error instanceof ConnectionError && /caFile or caCerts/.test(error.message);
+    });
+  });
+  await t.step("caFile", async () => {
+    const file = await Deno.makeTempFile({ suffix: ".pem" });
+    try {
+      await Deno.writeTextFile(file, s.fake.caCert);
+      using client = new ProxmoxClient({ ...s.config, caCerts: undefined, caFile: file });
+      assert.ok(await client.request("GET", "/version"));
+    } finally {
+      await Deno.remove(file);
+    }
+  });
+  await t.step("a caFile that cannot be read", async () => {
+    using client = new ProxmoxClient({ ...s.config, caFile: "/nonexistent/pve-root-ca.pem" });
+    await assert.rejects(client.request("GET", "/version"), (error) => {
+      return error instanceof InvalidArgumentError &&
+        /nonexistent\/pve-root-ca\.pem/.test(error.message);
+    });
+  });
+});
+
+Deno.test("ProxmoxClient.close() rejects pending and later requests", async () => {
+  await using s = await setup({ latencyMs: 200 });
+  const client = new ProxmoxClient(s.config);
+  const pending = client.request("GET", "/version");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  client.close();
+  client.close();
+  await assert.rejects(
+    pending,
+    (error) => error instanceof ProviderError && /closed/.test(error.message),
+  );
+  await assert.rejects(client.request("GET", "/version"), /closed/);
+});
