@@ -156,3 +156,22 @@ export async function tempFile(text: string): Promise<AsyncDisposable & { path: 
     },
   };
 }
+
+/**
+ * Waits for `promise` to settle, or `ms` milliseconds, whichever comes first;
+ * leaves no timer behind.
+ *
+ * @param promise What to wait for.
+ * @param ms The longest wait.
+ */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      promise.catch(() => {}),
+      new Promise((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { dockerTls, type Engine, EngineApi, requireEngines, uniqueName } from "../_engines.ts";
-import { runCli, RunningCli } from "./_cli.ts";
+import { runCli, RunningCli, settledWithin } from "./_cli.ts";
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -35,7 +35,7 @@ async function firstWatchLine(cli: RunningCli, api: EngineApi, name: string): Pr
   for (let attempt = 0; attempt < 40 && !settled; attempt++) {
     await api.pause(name);
     await api.unpause(name);
-    await Promise.race([line, new Promise((resolve) => setTimeout(resolve, 250))]);
+    await settledWithin(line, 250);
   }
   const text = await line;
   assert.ok(text !== undefined, "watch printed an event");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type FakePve, startFakePve } from "../_fake_pve/mod.ts";
-import { type CliResult, runCli, RunningCli, tempFile } from "./_cli.ts";
+import { type CliResult, runCli, RunningCli, settledWithin, tempFile } from "./_cli.ts";
 
 const TOKEN_ID = "idle@pve!cli";
 const SECRET = "8c2f4b1e-0d7a-4f7e-9a53-2b61c0de9f10";
@@ -54,7 +54,7 @@ async function firstWatchLine(cli: RunningCli, fake: FakePve): Promise<string> {
   // Each flip stays long enough for a poll (1 s) to see it.
   for (let attempt = 0; attempt < 10 && !settled; attempt++) {
     fake.setCt(101, { status: fake.ct(101)?.status === "running" ? "stopped" : "running" });
-    await Promise.race([line, new Promise((resolve) => setTimeout(resolve, 2500))]);
+    await settledWithin(line, 2500);
   }
   const text = await line;
   assert.ok(text !== undefined, "watch printed an event");
