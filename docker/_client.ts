@@ -149,8 +149,9 @@ export class DockerClient {
 
   /**
    * The API version this client speaks: `/_ping`'s `API-Version`, capped at
-   * the newest version the provider knows. Asked once per client; a failed
-   * ping is asked again by the next call.
+   * the newest version the provider knows. Asked once per client. A ping
+   * that fails, or an error answer without `API-Version` (a proxy's error
+   * page), is not remembered: the next call asks again.
    *
    * @param options The abort signal and the operation it belongs to.
    * @returns A version such as `"1.41"`.
@@ -167,11 +168,15 @@ export class DockerClient {
       }
     }
     const pinging = this.#ping(options);
-    this.#version = pinging;
+    const version = pinging.then((answer) => answer.version);
+    version.catch(() => {}); // Rejections reach this call through `pinging`.
+    this.#version = version;
     try {
-      return await pinging;
+      const answer = await pinging;
+      if (!answer.lasting && this.#version === version) this.#version = undefined;
+      return answer.version;
     } catch (error) {
-      if (this.#version === pinging) this.#version = undefined;
+      if (this.#version === version) this.#version = undefined;
       throw error;
     }
   }
@@ -245,7 +250,10 @@ export class DockerClient {
     this.#http.close();
   }
 
-  async #ping(options: { signal?: AbortSignal; context: RequestContext }): Promise<string> {
+  /** Asks `/_ping` for the daemon's version; `lasting` when the answer may be kept. */
+  async #ping(
+    options: { signal?: AbortSignal; context: RequestContext },
+  ): Promise<{ version: string; lasting: boolean }> {
     const { signal, context } = options;
     const request = { method: "GET", path: "/_ping", idempotent: true, signal, context };
     const response = await this.#send(request, "/_ping");
@@ -254,7 +262,9 @@ export class DockerClient {
     } catch (error) {
       throw this.transportError(error, request);
     }
-    return negotiateApiVersion(response.headers.get("api-version"));
+    const header = response.headers.get("api-version");
+    const lasting = header !== null || (response.status >= 200 && response.status < 300);
+    return { version: negotiateApiVersion(header), lasting };
   }
 
   async #send(request: DockerRequest, path: string): Promise<HttpResponse> {

@@ -5,6 +5,20 @@
  * @module
  */
 
+/** The longest delay a timer takes; longer ones would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `AbortSignal.timeout(ms)`, with `ms` capped at what a timer can wait
+ * (about 24.8 days), so a very long timeout means "very long", not "now".
+ *
+ * @param ms The delay in milliseconds.
+ * @returns A signal that aborts with a `TimeoutError` DOMException after the delay.
+ */
+export function timeoutSignal(ms: number): AbortSignal {
+  return AbortSignal.timeout(Math.min(ms, MAX_TIMER_MS));
+}
+
 /** What bounds a call. */
 export interface DeadlineOptions {
   /** The caller's signal: its abort rejects with its reason. */
@@ -38,7 +52,7 @@ export async function withDeadline<T>(
   const { signal: caller, closed, ms, onTimeout, onClosed } = options;
   caller?.throwIfAborted();
   if (closed.aborted) throw onClosed();
-  const deadline = AbortSignal.timeout(ms);
+  const deadline = timeoutSignal(ms);
   const signal = AbortSignal.any(caller ? [caller, closed, deadline] : [closed, deadline]);
   try {
     return await fn(signal);

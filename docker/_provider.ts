@@ -26,7 +26,7 @@ import {
   STOP_SIGNAL_API_VERSION,
 } from "./_api.ts";
 import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
-import { withDeadline } from "./_deadline.ts";
+import { timeoutSignal, withDeadline } from "./_deadline.ts";
 
 /** The deadline of a call that does not stop a container. */
 export const CALL_DEADLINE_MS = 30_000;
@@ -273,7 +273,7 @@ export class DockerProvider implements Provider {
     context: RequestContext,
     limitMs?: number,
   ): Promise<boolean> {
-    const limit = limitMs === undefined ? undefined : AbortSignal.timeout(limitMs);
+    const limit = limitMs === undefined ? undefined : timeoutSignal(limitMs);
     try {
       const response = await this.#client.send({
         method: "POST",

@@ -37,6 +37,50 @@ Deno.test({
         ]);
       });
     }
+
+    await t.step("concurrent first calls share one ping", async () => {
+      await using fake = await startFakeEngine();
+      using provider = newDockerProvider(
+        { socketPath: fake.path, logger: new RecordingLogger() },
+        "web",
+      );
+      await Promise.all([
+        provider.containerStatus(),
+        provider.containerStart(),
+        provider.containerStatus(),
+      ]);
+      assert.equal(fake.requests.filter((r) => r.target === "/_ping").length, 1);
+      assert.equal(fake.requests.length, 4);
+    });
+  },
+});
+
+Deno.test({
+  ...unix,
+  name: "newDockerProvider() asks for the version again after an error answer without one",
+  async fn() {
+    let pings = 0;
+    await using fake = await startFakeEngine({
+      apiVersion: "1.41",
+      route: (_request, target) =>
+        target === "/_ping" && ++pings === 1
+          ? new Response("Bad Gateway", { status: 502 })
+          : undefined,
+    });
+    using provider = newDockerProvider(
+      { socketPath: fake.path, logger: new RecordingLogger() },
+      "web",
+    );
+    await provider.containerStatus();
+    await provider.containerStatus();
+    await provider.containerStatus();
+    assert.deepEqual(fake.requests.map((r) => `${r.method} ${r.target}`), [
+      "GET /_ping",
+      "GET /v1.24/containers/web/json",
+      "GET /_ping",
+      "GET /v1.41/containers/web/json",
+      "GET /v1.41/containers/web/json",
+    ]);
   },
 });
 
