@@ -140,7 +140,7 @@ export class Child implements AsyncDisposable {
     while (true) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new Error(`${this.name}: no JSON line within ${timeoutMs} ms`);
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`${this.name}: no JSON line within ${timeoutMs} ms`)),
@@ -177,7 +177,7 @@ export class Child implements AsyncDisposable {
 
   /** Waits for the process to exit by itself. */
   async wait(timeoutMs: number): Promise<Deno.CommandStatus> {
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
         this.#process.status,
@@ -263,6 +263,16 @@ export async function ensurePeers(): Promise<void> {
       `npm ${args[0]} failed: ${new TextDecoder().decode(output.stderr).slice(-1000)}`,
     );
   }
+}
+
+/** Starts a Node peer script (bench/peers/NAME.mjs) as a child process, installing the peers first. */
+export async function nodeChild(
+  script: string,
+  args: string[],
+  options: { stdin?: boolean } = {},
+): Promise<Child> {
+  await ensurePeers();
+  return new Child(`node ${script}`, "node", [`${BENCH}/peers/${script}`, ...args], options);
 }
 
 /** Runs a Node peer script (bench/peers/NAME.mjs) and returns the JSON line it prints. */

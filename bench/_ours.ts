@@ -5,7 +5,7 @@
  * @module
  */
 
-import { exists, loadPiece, ROOT } from "./_harness.ts";
+import { loadPiece } from "./_harness.ts";
 
 /** The Docker entry point (docker/mod.ts). */
 export type DockerModule = typeof import("../docker/mod.ts");
@@ -25,7 +25,23 @@ export async function loadProxmox(): Promise<ProxmoxModule | undefined> {
   return typeof module?.newProxmoxProvider === "function" ? module : undefined;
 }
 
-/** True when the Docker provider's watch (docker/_watch.ts) exists. */
-export async function dockerWatchBuilt(): Promise<boolean> {
-  return await exists(`${ROOT}/docker/_watch.ts`);
+/**
+ * True when the Docker provider's `watch()` is built: it returns streams
+ * instead of throwing. Probed on a socket that does not exist, and ended at once.
+ */
+export function dockerWatchBuilt(docker: DockerModule | undefined): boolean {
+  if (!docker) return false;
+  const provider = docker.newDockerProvider({ url: "unix:///nonexistent/iwbench.sock" }, "probe");
+  const stop = new AbortController();
+  try {
+    const { events, errors } = provider.watch({ signal: stop.signal });
+    events.cancel().catch(() => {});
+    errors.cancel().catch(() => {});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    stop.abort();
+    provider.close();
+  }
 }

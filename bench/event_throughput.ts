@@ -77,7 +77,8 @@ async function run(): Promise<Row[]> {
     String(EVENTS),
   ]);
   const ready = await engine.nextJson<Ready>();
-  const docker = (await dockerWatchBuilt()) ? await loadDocker() : undefined;
+  const loaded = await loadDocker();
+  const docker = dockerWatchBuilt(loaded) ? loaded : undefined;
 
   const ours: number[] = [];
   const naive: number[] = [];

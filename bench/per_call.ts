@@ -1,7 +1,9 @@
 /**
  * Per-call overhead: N sequential `containerStatus()` and `containerStart()`
  * against a fast fake engine in another process, next to the floor (bare
- * `fetch` over the same unix socket) and dockerode under Node.
+ * `fetch` over the same unix socket) and dockerode under Node. The three
+ * clients' rounds interleave, in a rotating order, so that they share the
+ * machine's ups and downs; each result is the median of the rounds.
  *
  *   deno run -A bench/per_call.ts
  *
@@ -9,35 +11,42 @@
  */
 
 import {
+  type Child,
   denoChild,
   fmt,
   fmtRatio,
   log,
   main,
   median,
+  nodeChild,
   NOT_BUILT,
   type Row,
-  runNodePeer,
   tempDir,
   unavailableRow,
 } from "./_harness.ts";
 import { loadDocker } from "./_ours.ts";
 
-const CALLS = 2000;
-const ROUNDS = 5;
+const CALLS = 500;
+const ROUNDS = 20;
 const CONTAINER = "x";
+const OPS = ["status", "start"] as const;
+type Op = typeof OPS[number];
+type Client = "ours" | "fetch" | "dockerode";
 
-type Call = () => Promise<unknown>;
+/** Runs `calls` sequential calls; resolves microseconds per call. */
+type Runner = (op: Op, calls: number) => Promise<number>;
 
-async function timeCalls(call: Call, calls: number): Promise<number> {
-  const began = performance.now();
-  for (let i = 0; i < calls; i++) await call();
-  return ((performance.now() - began) * 1000) / calls;
+function localRunner(ops: Record<Op, () => Promise<unknown>>): Runner {
+  return async (op, calls) => {
+    const call = ops[op];
+    const began = performance.now();
+    for (let i = 0; i < calls; i++) await call();
+    return ((performance.now() - began) * 1000) / calls;
+  };
 }
 
 /** Bare fetch over the unix socket: the floor any client on Deno pays. */
-function fetchCalls(socket: string): { status: Call; start: Call; close(): void } {
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+function fetchOps(client: Deno.HttpClient): Record<Op, () => Promise<unknown>> {
   const base = `http://docker/v1.41/containers/${CONTAINER}`;
   return {
     status: async () => {
@@ -50,12 +59,16 @@ function fetchCalls(socket: string): { status: Call; start: Call; close(): void 
       await response.body?.cancel();
       if (response.status !== 204) throw new Error(`start answered ${response.status}`);
     },
-    close: () => client.close(),
   };
+}
+
+function peerRunner(peer: Child): Runner {
+  return async (op, calls) => (await peer.call<{ us: number }>({ op, calls })).us;
 }
 
 const GOAL_FLOOR = "≤ 1.10x bare fetch";
 const GOAL_PEER = "< 1.00x dockerode";
+const LABELS: Record<Op, string> = { status: "containerStatus()", start: "containerStart()" };
 
 async function run(): Promise<Row[]> {
   const dir = await tempDir("percall");
@@ -64,84 +77,96 @@ async function run(): Promise<Row[]> {
   await engine.nextJson();
 
   const docker = await loadDocker();
-  const floor = fetchCalls(socket);
-  const results = {
-    ours: { status: [] as number[], start: [] as number[] },
-    fetch: { status: [] as number[], start: [] as number[] },
-  };
-  try {
-    using provider = docker?.newDockerProvider({ url: `unix://${socket}` }, CONTAINER);
-    const ours = provider && {
-      status: async () => {
-        const status = await provider.containerStatus();
-        if (status !== "running") throw new Error(`status ${status}`);
-      },
-      start: () => provider.containerStart(),
-    };
-    // Warm-up: connections, version negotiation, JIT.
-    for (const op of ["status", "start"] as const) {
-      await timeCalls(floor[op], CALLS / 4);
-      if (ours) await timeCalls(ours[op], CALLS / 4);
-    }
-    for (let round = 0; round < ROUNDS; round++) {
-      log(`per-call round ${round + 1}/${ROUNDS}`);
-      for (const op of ["status", "start"] as const) {
-        // Alternate who goes first, so neither always runs on a warmer machine.
-        const order = round % 2 ? ["fetch", "ours"] as const : ["ours", "fetch"] as const;
-        for (const who of order) {
-          if (who === "fetch") results.fetch[op].push(await timeCalls(floor[op], CALLS));
-          else if (ours) results.ours[op].push(await timeCalls(ours[op], CALLS));
-        }
-      }
-    }
-  } finally {
-    floor.close();
-  }
-
-  let peer: { status: number[]; start: number[] } | undefined;
+  using fetchClient = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  using provider = docker?.newDockerProvider({ url: `unix://${socket}` }, CONTAINER);
+  let peer: Child | undefined;
   let peerError = "";
   try {
-    log("per-call: dockerode");
-    peer = await runNodePeer("per_call.mjs", [socket, CONTAINER, String(CALLS), String(ROUNDS)]);
+    peer = await nodeChild("per_call.mjs", [socket, CONTAINER], { stdin: true });
+    await peer.nextJson();
   } catch (error) {
     peerError = `error: ${(error as Error).message.slice(0, 200)}`;
   }
+  await using _peer = peer;
+
+  const runners = new Map<Client, Runner>([["fetch", localRunner(fetchOps(fetchClient))]]);
+  if (provider) {
+    runners.set(
+      "ours",
+      localRunner({
+        status: async () => {
+          const status = await provider.containerStatus();
+          if (status !== "running") throw new Error(`status ${status}`);
+        },
+        start: () => provider.containerStart(),
+      }),
+    );
+  }
+  if (peer) runners.set("dockerode", peerRunner(peer));
+
+  const clients = [...runners.keys()];
+  const results = new Map<string, number[]>();
+  const record = (client: Client, op: Op, us: number) => {
+    const key = `${client}:${op}`;
+    results.set(key, [...results.get(key) ?? [], us]);
+  };
+  // Warm-up: connections, version negotiation, JIT.
+  for (const op of OPS) {
+    for (const client of clients) await runners.get(client)!(op, CALLS * 4);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    log(`per-call round ${round + 1}/${ROUNDS}`);
+    for (const op of OPS) {
+      // Rotate who goes first, so no client always runs right after another.
+      for (let i = 0; i < clients.length; i++) {
+        const client = clients[(round + i) % clients.length];
+        record(client, op, await runners.get(client)!(op, CALLS));
+      }
+    }
+  }
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
 
   const rows: Row[] = [];
-  for (
-    const [op, label] of [["status", "containerStatus()"], ["start", "containerStart()"]] as const
-  ) {
-    const floorUs = median(results.fetch[op]);
-    const peerUs = peer ? median(peer[op]) : NaN;
-    const floorText = `fetch ${fmt(floorUs, 1)} µs/call`;
-    const peerText = peer ? `dockerode ${fmt(peerUs, 1)} µs/call` : peerError;
-    if (!docker) {
+  for (const op of OPS) {
+    const us = (client: Client) => median(results.get(`${client}:${op}`) ?? []);
+    const data = {
+      calls: CALLS,
+      rounds: ROUNDS,
+      oursUs: results.get(`ours:${op}`),
+      fetchUs: results.get(`fetch:${op}`),
+      dockerodeUs: results.get(`dockerode:${op}`),
+    };
+    const floorText = `fetch ${fmt(us("fetch"), 1)} µs/call`;
+    const peerText = peer ? `dockerode ${fmt(us("dockerode"), 1)} µs/call` : peerError;
+    const label = LABELS[op];
+    if (!provider) {
       rows.push({
         ...unavailableRow(`per-call ${label} vs bare fetch`, NOT_BUILT, GOAL_FLOOR),
         peer: floorText,
+        data,
       });
       rows.push({
         ...unavailableRow(`per-call ${label} vs dockerode`, NOT_BUILT, GOAL_PEER),
         peer: peerText,
+        data,
       });
       continue;
     }
-    const oursUs = median(results.ours[op]);
-    const data = { oursUs: results.ours[op], fetchUs: results.fetch[op], dockerodeUs: peer?.[op] };
-    const vsFloor = oursUs / floorUs;
+    const oursText = `${fmt(us("ours"), 1)} µs/call`;
+    const vsFloor = us("ours") / us("fetch");
+    const vsPeer = us("ours") / us("dockerode");
     rows.push({
       metric: `per-call ${label} vs bare fetch`,
-      ours: `${fmt(oursUs, 1)} µs/call`,
+      ours: oursText,
       peer: floorText,
       ratio: fmtRatio(vsFloor),
       goal: GOAL_FLOOR,
       met: vsFloor <= 1.10 ? "yes" : "no",
       data,
     });
-    const vsPeer = oursUs / peerUs;
     rows.push({
       metric: `per-call ${label} vs dockerode`,
-      ours: `${fmt(oursUs, 1)} µs/call`,
+      ours: oursText,
       peer: peerText,
       ratio: fmtRatio(vsPeer),
       goal: GOAL_PEER,
@@ -149,7 +174,6 @@ async function run(): Promise<Row[]> {
       data,
     });
   }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
   return rows;
 }
 

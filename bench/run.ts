@@ -1,0 +1,235 @@
+/**
+ * Runs the benchmark suite and prints one table (metric, ours, peer, ratio,
+ * goal, met?); writes it to bench/results.json and bench/results.md with a
+ * description of the machine. Each metric runs in a process of its own, with a
+ * time bound.
+ *
+ *   deno task bench                 # every metric
+ *   deno task bench per_call        # only the named ones (printed, not written)
+ *
+ * @module
+ */
+
+import { BENCH, exists, log, type Row } from "./_harness.ts";
+
+/** The metrics, in table order: file (without .ts), time bound in seconds, and how it is measured. */
+const METRICS: { file: string; timeout: number; how: string }[] = [
+  {
+    file: "per_call",
+    timeout: 120,
+    how:
+      "500 sequential calls per round, 20 rounds interleaved in rotating order with bare fetch (Deno.createHttpClient unix proxy) and dockerode 5.0.1 (Node), against a fake engine (Deno.serve on a unix socket) in another process; median µs per call.",
+  },
+  {
+    file: "event_throughput",
+    timeout: 150,
+    how:
+      "A fake engine floods 200,000 Docker event lines (~540 bytes, 50 containers, every 50th the watched one) in 64 KiB chunked-encoding chunks; time from watch() to the watched container's last event. Peers: dockerode getEvents + split + JSON.parse; naive fetch + TextDecoderStream + split + JSON.parse. Median of 3.",
+  },
+  {
+    file: "watch_memory",
+    timeout: 180,
+    how:
+      "A fresh process watches while the fake floods 1,000,000 events; RSS sampled every tenth of the watched events. Then 1,000 providers (one host) each watch a container; the fake counts its open /events responses.",
+  },
+  {
+    file: "wake_latency",
+    timeout: 120,
+    how:
+      "Real dockerd (scripts/engines.sh). A busybox container (made with raw requests) is killed, then started by containerStart() or a bare fetch POST, alternating; time until the call resolves and until the `started` event arrives (ours: watch(); bare: a raw /events stream). Median of 11 each.",
+  },
+  {
+    file: "proxmox_action",
+    timeout: 120,
+    how:
+      "The fake PVE (tests/_fake_pve, in another process) runs each start task for D = 1,000 ms; containerStart() against GoDoxy's fixed 300 ms task poll + status check (bench/baselines/). Added latency = elapsed − D; requests counted at the fake. Median of 5 each.",
+  },
+  {
+    file: "proxmox_watch",
+    timeout: 120,
+    how:
+      "500 CTs on the fake PVE (another process) watched at once, on 1 node and spread over 5; requests per second at the fake over a 13 s window in which 32 CTs flip state (two every 760 ms, evenly over a poll's phases), and the time from each flip to its event. Baseline: GoDoxy's one status/current poll per CT per second (bench/baselines/), starts spread over a second.",
+  },
+];
+
+interface MetricResult {
+  file: string;
+  seconds: number;
+  rows: Row[];
+  error?: string;
+}
+
+async function runMetric(file: string, timeout: number): Promise<MetricResult> {
+  const began = performance.now();
+  const path = `${BENCH}/${file}.ts`;
+  if (!await exists(path)) {
+    return { file, seconds: 0, rows: [], error: "benchmark file missing" };
+  }
+  log(`── ${file} (bound ${timeout} s)`);
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", path],
+      stdout: "piped",
+      stderr: "inherit",
+      signal: AbortSignal.timeout(timeout * 1000),
+    }).output();
+    const seconds = (performance.now() - began) / 1000;
+    const stdout = new TextDecoder().decode(output.stdout);
+    const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith('{"rows"'));
+    if (!output.success || !line) {
+      const why = output.signal
+        ? `killed (${output.signal}) after ${seconds.toFixed(0)} s`
+        : `exit ${output.code}`;
+      return { file, seconds, rows: [], error: why };
+    }
+    return { file, seconds, rows: (JSON.parse(line) as { rows: Row[] }).rows };
+  } catch (error) {
+    return { file, seconds: (performance.now() - began) / 1000, rows: [], error: String(error) };
+  }
+}
+
+async function commandOutput(command: string, args: string[]): Promise<string> {
+  try {
+    const output = await new Deno.Command(command, {
+      args,
+      stdout: "piped",
+      stderr: "null",
+      signal: AbortSignal.timeout(5000),
+    }).output();
+    return new TextDecoder().decode(output.stdout).trim();
+  } catch {
+    return "";
+  }
+}
+
+async function engineVersion(socket: string | undefined): Promise<string> {
+  if (!socket || !await exists(socket)) return "not running";
+  try {
+    using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+    const response = await fetch("http://engine/version", {
+      client,
+      signal: AbortSignal.timeout(3000),
+    });
+    const version = await response.json() as { Version: string; ApiVersion: string };
+    return `${version.Version} (API ${version.ApiVersion})`;
+  } catch {
+    return "not answering";
+  }
+}
+
+async function describeMachine(): Promise<Record<string, string>> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const dir = Deno.env.get("IDLEWATCHER_ENGINES_DIR") ?? "/tmp/idlewatcher-engines";
+  const memory = Deno.systemMemoryInfo();
+  return {
+    nproc: await commandOutput("nproc", []) || String(navigator.hardwareConcurrency),
+    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? "unknown",
+    memory: `${(memory.total / 1073741824).toFixed(1)} GiB`,
+    os: `${Deno.build.os} ${Deno.osRelease()} (${Deno.build.arch})`,
+    "load average at start": Deno.loadavg().map((l) => l.toFixed(2)).join(", "),
+    deno: `${Deno.version.deno} (V8 ${Deno.version.v8})`,
+    node: await commandOutput("node", ["--version"]) || "not found",
+    dockerd: await engineVersion(Deno.env.get("IDLEWATCHER_DOCKER_SOCK") ?? `${dir}/docker.sock`),
+    podman: await engineVersion(Deno.env.get("IDLEWATCHER_PODMAN_SOCK") ?? `${dir}/podman.sock`),
+  };
+}
+
+const COLUMNS = ["metric", "ours", "peer", "ratio", "goal", "met?"] as const;
+
+function cells(row: Row): string[] {
+  return [row.metric, row.ours, row.peer, row.ratio, row.goal, row.met];
+}
+
+function textTable(rows: Row[]): string {
+  const all = [[...COLUMNS], ...rows.map(cells)];
+  const widths = COLUMNS.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join(" │ ").trimEnd();
+  return [line(all[0]), widths.map((w) => "─".repeat(w)).join("─┼─"), ...all.slice(1).map(line)]
+    .join("\n");
+}
+
+function markdownTable(rows: Row[]): string {
+  const escape = (c: string) => c.replaceAll("|", "\\|");
+  return [
+    `| ${COLUMNS.join(" | ")} |`,
+    `|${COLUMNS.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${cells(r).map(escape).join(" | ")} |`),
+  ].join("\n");
+}
+
+function markdown(
+  rows: Row[],
+  machine: Record<string, string>,
+  results: MetricResult[],
+  date: string,
+): string {
+  const missed = rows.filter((r) => r.met === "no").map((r) =>
+    `- ${r.metric}: ${r.ratio} (goal ${r.goal})`
+  );
+  return `# Benchmark results
+
+Produced by \`deno task bench\` (bench/run.ts) on ${date}. Every benchmark runs on loopback or unix
+sockets only, stops by itself and is bounded in time. Ratios compare results of the same run; each
+number is a median of repeated measurements. Timings are never asserted in tests.
+
+## Machine
+
+${Object.entries(machine).map(([key, value]) => `- ${key}: ${value}`).join("\n")}
+
+## Results
+
+${markdownTable(rows)}
+
+${missed.length ? `Goals missed:\n\n${missed.join("\n")}\n` : "All measured goals met.\n"}
+## How each metric is measured
+
+${
+    METRICS.map((m) => {
+      const result = results.find((r) => r.file === m.file);
+      const time = result
+        ? ` (${result.seconds.toFixed(0)} s${result.error ? `, ${result.error}` : ""})`
+        : "";
+      return `- **${m.file}**${time}: ${m.how}`;
+    }).join("\n")
+  }
+
+The peers' strategies that are re-created rather than run (GoDoxy's fixed-interval Proxmox pollers)
+are written plainly in bench/baselines/. The Node peers live in bench/peers/ (versions pinned in
+package-lock.json; \`npm ci\` runs on first use).
+`;
+}
+
+async function main(): Promise<void> {
+  const only = Deno.args;
+  const selected = only.length ? METRICS.filter((m) => only.includes(m.file)) : METRICS;
+  const began = performance.now();
+  const machine = await describeMachine();
+  const results: MetricResult[] = [];
+  for (const metric of selected) {
+    const result = await runMetric(metric.file, metric.timeout);
+    if (result.error) {
+      result.rows.push({
+        metric: metric.file,
+        ours: `error: ${result.error}`,
+        peer: "",
+        ratio: "",
+        goal: "",
+        met: "n/a",
+      });
+    }
+    results.push(result);
+  }
+  const rows = results.flatMap((r) => r.rows);
+  const seconds = (performance.now() - began) / 1000;
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  console.log(`\n${textTable(rows)}\n\nsuite: ${seconds.toFixed(0)} s`);
+  if (only.length) return; // a partial run leaves the committed results alone
+  await Deno.writeTextFile(
+    `${BENCH}/results.json`,
+    JSON.stringify({ date, seconds, machine, metrics: results }, null, 2) + "\n",
+  );
+  await Deno.writeTextFile(`${BENCH}/results.md`, markdown(rows, machine, results, date));
+  log(`wrote bench/results.json and bench/results.md`);
+}
+
+if (import.meta.main) await main();
