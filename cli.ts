@@ -140,9 +140,7 @@ async function run(
   ]);
   const runtime: RuntimeName = invocation.target.runtime;
   try {
-    await using resources = new AsyncDisposableStack();
-    const provider = await openProvider(invocation, logger(stderr, invocation.verbose), signal);
-    resources.defer(() => provider.close());
+    using provider = await openProvider(invocation, logger(stderr, invocation.verbose), signal);
     return await runCommand({ invocation, provider, stdout, stderr, signal });
   } catch (error) {
     if (signal.aborted) {
@@ -153,8 +151,8 @@ async function run(
       stderr.line(JSON.stringify({ error: message, kind, fix, exitCode: code }));
     } else {
       stderr.line(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`);
+      if (code === ExitCode.Usage) stderr.line(USAGE);
     }
-    if (code === ExitCode.Usage) stderr.line(USAGE);
     if (invocation.verbose) stderr.line(details(error));
     return code;
   } finally {

@@ -58,35 +58,33 @@ export async function runCommand(context: CommandContext): Promise<number> {
       return await watch(context);
     case "wait":
       return await wait(context);
-    default: {
-      {
-        using _ = new Progress(context.stderr, (s) => `${command}: ${container}… ${s}s`);
-        await act(context);
-      }
+    default:
+      await act(context, command);
       stdout.line(
         json
           ? JSON.stringify({ container, command, ok: true })
           : `${PAST_TENSE[command]} ${container}`,
       );
       return ExitCode.Ok;
-    }
   }
 }
 
-function act({ invocation, provider, signal }: CommandContext): Promise<void> {
-  switch (invocation.command) {
+/** Runs a power command, with a progress line on a terminal. */
+async function act(context: CommandContext, command: keyof typeof PAST_TENSE): Promise<void> {
+  const { invocation, provider, signal } = context;
+  const container = invocation.target.container;
+  using _ = new Progress(context.stderr, (s) => `${command}: ${container}… ${s}s`);
+  switch (command) {
     case "start":
-      return provider.containerStart({ signal });
+      return await provider.containerStart({ signal });
     case "stop":
-      return provider.containerStop(invocation.signal, invocation.timeout ?? 0, { signal });
+      return await provider.containerStop(invocation.signal, invocation.timeout ?? 0, { signal });
     case "kill":
-      return provider.containerKill(invocation.signal, { signal });
+      return await provider.containerKill(invocation.signal, { signal });
     case "pause":
-      return provider.containerPause({ signal });
+      return await provider.containerPause({ signal });
     case "unpause":
-      return provider.containerUnpause({ signal });
-    default:
-      throw new TypeError(`Not an action: ${invocation.command}`);
+      return await provider.containerUnpause({ signal });
   }
 }
 
@@ -144,14 +142,10 @@ async function wait(context: CommandContext): Promise<number> {
   deadline?.addEventListener("abort", onDeadline, { once: true });
   signal.addEventListener("abort", onAbort, { once: true });
 
-  let reading = false;
+  // One status read at a time; a trigger during a read asks for one more after it.
+  let reading: Promise<void> | undefined;
   let readAgain = false;
-  const check = async (first: boolean): Promise<void> => {
-    if (reading) {
-      readAgain = true;
-      return;
-    }
-    reading = true;
+  const read = async (first: boolean): Promise<void> => {
     try {
       do {
         readAgain = false;
@@ -163,37 +157,42 @@ async function wait(context: CommandContext): Promise<number> {
       // A lost connection heals; a missing container or a refusal does not.
       if (first || error instanceof NotFoundError || !isRetriable(error)) reached.reject(error);
       else stderr.line(formatWatchError(error, invocation.json));
-    } finally {
-      reading = false;
     }
+  };
+  const check = (first = false): void => {
+    if (reading !== undefined) {
+      readAgain = true;
+      return;
+    }
+    reading = read(first).finally(() => reading = undefined);
   };
 
   const { events, errors } = provider.watch({ signal: waitSignal });
   const following = (async () => {
-    for await (const _ of events) void check(false);
+    for await (const _ of events) check();
     // The stream ends when the container is destroyed: the next read says so.
-    if (!waitSignal.aborted) void check(false);
+    if (!waitSignal.aborted) check();
   })().catch(() => {});
   const reportingErrors = (async () => {
     for await (const error of errors) {
       if (!waitSignal.aborted) stderr.line(formatWatchError(error, invocation.json));
     }
   })().catch(() => {});
-  const timer = setInterval(() => void check(false), WAIT_RECHECK_MS);
+  const timer = setInterval(check, WAIT_RECHECK_MS);
 
   try {
     using _ = new Progress(
       stderr,
       (s) => `waiting for ${container} to be ${goal} (now ${current ?? "unknown"})… ${s}s`,
     );
-    void check(true);
+    check(true);
     await reached.promise;
   } finally {
     clearInterval(timer);
     deadline?.removeEventListener("abort", onDeadline);
     signal.removeEventListener("abort", onAbort);
     stop.abort();
-    await Promise.all([following, reportingErrors]);
+    await Promise.all([following, reportingErrors, reading]);
   }
   stdout.line(invocation.json ? JSON.stringify({ container, status: goal }) : goal);
   return ExitCode.Ok;
