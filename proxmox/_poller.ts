@@ -9,12 +9,13 @@
  * @module
  */
 
-import { ApiError } from "../errors.ts";
+import { WatchChannel } from "../docker/_watch_streams.ts";
+import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
+import type { WatchStreams } from "../provider.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import { delay } from "./_timing.ts";
 import type { Transport } from "./_transport.ts";
-import { WatchSink } from "./_watch.ts";
 
 /** The CT a watch is about. */
 export interface WatchedCt {
@@ -24,13 +25,77 @@ export interface WatchedCt {
   name: string;
 }
 
+/** How many events, and how many errors, wait unread at most; beyond, they are dropped and counted. */
+export interface WatchBuffers {
+  events: number;
+  errors: number;
+}
+
+const DEFAULT_BUFFERS: WatchBuffers = { events: 1024, errors: 64 };
+
 type PowerState = "running" | "stopped" | "paused";
 
-interface Subscriber {
-  ct: WatchedCt;
-  sink: WatchSink;
-  /** The state the consumer last heard of; `undefined` until the first poll (the baseline). */
+/** One watch: its streams, and what its consumer last heard. */
+class Subscriber {
+  readonly ct: WatchedCt;
+  /** The state last reported; `undefined` until the first poll (the baseline). */
   last: PowerState | undefined;
+  #channel: WatchChannel;
+  #signal: AbortSignal | undefined;
+  #onEnd: () => void;
+  #ended = false;
+
+  constructor(
+    ct: WatchedCt,
+    buffers: WatchBuffers,
+    signal: AbortSignal | undefined,
+    onEnd: () => void,
+  ) {
+    this.ct = ct;
+    this.#signal = signal;
+    this.#onEnd = onEnd;
+    const error = (message: string) =>
+      new ProviderError(message, { runtime: "proxmox", action: "watch", container: `${ct.vmid}` });
+    this.#channel = new WatchChannel({
+      eventCapacity: buffers.events,
+      errorCapacity: buffers.errors,
+      onCancel: () => this.end(),
+      forceReload: () => toEvent(ct, Action.ForceReload),
+      droppedEvents: (count) =>
+        error(
+          `dropped ${count} event${count === 1 ? "" : "s"} the consumer did not read in time; ` +
+            "read the status again",
+        ),
+      droppedErrors: (count) =>
+        error(`dropped ${count} error${count === 1 ? "" : "s"} the consumer did not read`),
+    });
+    signal?.addEventListener("abort", this.end, { once: true });
+  }
+
+  get streams(): WatchStreams {
+    return { events: this.#channel.events, errors: this.#channel.errors };
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  event(action: Action): void {
+    this.#channel.pushEvent(toEvent(this.ct, action));
+  }
+
+  error(error: unknown): void {
+    this.#channel.offerError(() => error instanceof Error ? error : new Error(String(error)));
+  }
+
+  /** Closes both streams (what is queued stays readable) and detaches the watch. Idempotent. */
+  end = (): void => {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#signal?.removeEventListener("abort", this.end);
+    this.#channel.close();
+    this.#onEnd();
+  };
 }
 
 interface ListedCt {
@@ -43,15 +108,20 @@ interface ListedCt {
 export class StatusPoller {
   #transport: Transport;
   #intervalMs: number;
+  #buffers: WatchBuffers;
   #nodes = new Map<string, NodePoll>();
 
-  constructor(transport: Transport, intervalMs: number) {
+  constructor(transport: Transport, intervalMs: number, buffers: WatchBuffers = DEFAULT_BUFFERS) {
     this.#transport = transport;
     this.#intervalMs = intervalMs;
+    this.#buffers = buffers;
   }
 
-  /** Starts a watch of `ct`; it ends when `signal` aborts, on `close()`, or when the CT vanishes. */
-  watch(ct: WatchedCt, signal?: AbortSignal): WatchSink {
+  /**
+   * Starts a watch of `ct`; it ends when `signal` aborts, when a reader
+   * cancels either stream, on `close()`, or after the CT vanished.
+   */
+  watch(ct: WatchedCt, signal?: AbortSignal): WatchStreams {
     let poll = this.#nodes.get(ct.node);
     if (poll === undefined) {
       poll = new NodePoll(ct.node, this.#transport, this.#intervalMs, () => {
@@ -59,7 +129,7 @@ export class StatusPoller {
       });
       this.#nodes.set(ct.node, poll);
     }
-    return poll.add({ ...ct }, signal);
+    return poll.add({ ...ct }, this.#buffers, signal);
   }
 
   /** Ends every watch; polling stops. */
@@ -84,17 +154,16 @@ class NodePoll {
     this.#onIdle = onIdle;
   }
 
-  add(ct: WatchedCt, signal: AbortSignal | undefined): WatchSink {
-    const subscriber: Subscriber = { ct, last: undefined, sink: undefined! };
-    this.#subscribers.add(subscriber);
-    subscriber.sink = new WatchSink({
-      signal,
-      reloadEvent: () => toEvent(subscriber.ct, Action.ForceReload),
-      onEnd: () => {
-        this.#subscribers.delete(subscriber);
-        if (this.#subscribers.size === 0) this.close();
-      },
+  add(ct: WatchedCt, buffers: WatchBuffers, signal: AbortSignal | undefined): WatchStreams {
+    const subscriber = new Subscriber(ct, buffers, signal, () => {
+      this.#subscribers.delete(subscriber);
+      if (this.#subscribers.size === 0) this.close();
     });
+    if (signal?.aborted) {
+      subscriber.end();
+      return subscriber.streams;
+    }
+    this.#subscribers.add(subscriber);
     if (!this.#running && !this.#stop.signal.aborted) {
       this.#running = true;
       this.#run().catch((error) => {
@@ -102,14 +171,14 @@ class NodePoll {
         this.close();
       });
     }
-    return subscriber.sink;
+    return subscriber.streams;
   }
 
   close(): void {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
     this.#onIdle();
-    for (const subscriber of [...this.#subscribers]) subscriber.sink.end();
+    for (const subscriber of [...this.#subscribers]) subscriber.end();
   }
 
   async #run(): Promise<void> {
@@ -132,7 +201,7 @@ class NodePoll {
       listed = Array.isArray(data) ? data : [];
     } catch (error) {
       if (signal.aborted) return;
-      for (const { sink } of subscribers) sink.error(asError(error));
+      for (const subscriber of subscribers) subscriber.error(error);
       return;
     }
     const byVmid = new Map(listed.map((ct) => [Number(ct.vmid), ct]));
@@ -153,17 +222,17 @@ class NodePoll {
       return lookup;
     };
     await Promise.all(subscribers.map(async (subscriber) => {
-      const { sink, ct } = subscriber;
-      if (sink.ended) return;
+      const { ct } = subscriber;
+      if (subscriber.ended) return;
       const found = byVmid.get(ct.vmid);
       if (found === undefined) {
-        sink.event(toEvent(ct, Action.ContainerDestroy));
-        sink.end();
+        subscriber.event(Action.ContainerDestroy);
+        subscriber.end();
         return;
       }
       if (typeof found.name === "string" && found.name) ct.name = found.name;
       if (found.status !== "running" && found.status !== "stopped") {
-        sink.error(unexpectedStatus(ct, found.status));
+        subscriber.error(unexpectedStatus(ct, found.status));
         return;
       }
       const running = found.status === "running";
@@ -177,7 +246,7 @@ class NodePoll {
         task = await latestTask(ct.vmid);
       } catch (error) {
         if (signal.aborted) return;
-        sink.error(asError(error));
+        subscriber.error(error);
       }
       const action = running
         ? (task?.type === "vzresume" ? Action.ContainerUnpause : Action.ContainerStart)
@@ -189,7 +258,7 @@ class NodePoll {
         : action === Action.ContainerPause
         ? "paused"
         : "stopped";
-      sink.event(toEvent(ct, action));
+      subscriber.event(action);
     }));
   }
 }
@@ -216,8 +285,4 @@ function unexpectedStatus(ct: WatchedCt, status: unknown): ApiError {
       serverMessage: "",
     },
   );
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -293,8 +293,10 @@ class ProxmoxProvider implements Provider {
     const closing = this.#closing.signal;
     // The provider's close ends the watch through the signal.
     const signal = options?.signal ? AbortSignal.any([options.signal, closing]) : closing;
-    return this.#core.poller.watch({ node: this.#node, vmid: this.#vmid, name: this.#name }, signal)
-      .streams;
+    return this.#core.poller.watch(
+      { node: this.#node, vmid: this.#vmid, name: this.#name },
+      signal,
+    );
   }
 
   close(): void {
@@ -385,7 +387,8 @@ class ProxmoxProvider implements Provider {
     } catch (error) {
       // A refusal ("already running", "not running", a lock): success if the CT is already there.
       if (
-        error instanceof ApiError && error.status === 500 && await this.#isIn(call.target, signal)
+        error instanceof ApiError && error.status === 500 &&
+        await this.#alreadyIn(call.target, signal)
       ) {
         this.#logger.debug(`CT ${this.#vmid} is already ${call.target}`, {
           container: `${this.#vmid}`,
@@ -411,7 +414,7 @@ class ProxmoxProvider implements Provider {
         : undefined,
     });
     if (exitstatus !== undefined && !isTaskOk(exitstatus)) {
-      if (call.action !== "suspend" && await this.#isIn(call.target, signal)) return;
+      if (call.action !== "suspend" && await this.#alreadyIn(call.target, signal)) return;
       throw this.#taskError(call, context, upid.type, exitstatus);
     }
     await this.#waitFor(call.target, signal);
@@ -432,6 +435,16 @@ class ProxmoxProvider implements Provider {
     const waits = backoff(POLL_BACKOFF);
     while (!await this.#isIn(target, signal)) {
       await delay(waits.next().value, signal);
+    }
+  }
+
+  /** Like {@linkcode #isIn}, for a refused call: a failed check is `false`, so the refusal is what surfaces. */
+  async #alreadyIn(target: ContainerStatus, signal: AbortSignal): Promise<boolean> {
+    try {
+      return await this.#isIn(target, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return false;
     }
   }
 

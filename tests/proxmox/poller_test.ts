@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { ConnectionError } from "../../errors.ts";
 import { Action, type Event } from "../../events/mod.ts";
+import { resolveConfig } from "../../proxmox/_config.ts";
+import { StatusPoller } from "../../proxmox/_poller.ts";
+import { Transport } from "../../proxmox/_transport.ts";
 import { newProxmoxProvider } from "../../proxmox/mod.ts";
 import { requestLines, setup, until } from "./_setup.ts";
 
@@ -139,6 +142,33 @@ Deno.test("ProxmoxProvider.watch() ends on abort, on close, and when a reader ca
     assert.deepEqual(await Array.fromAsync(events), []);
     assert.deepEqual(await Array.fromAsync(errors), []);
   });
+});
+
+Deno.test("StatusPoller drops what a slow reader cannot take, then asks it to reload", async () => {
+  await using s = await setup({ watchInterval: 0.02 });
+  s.fake.addCt("pve", 101, { name: "web" });
+  const transport = new Transport(resolveConfig(s.config));
+  const poller = new StatusPoller(transport, 20, { events: 2, errors: 2 });
+  try {
+    const { events, errors } = poller.watch({ node: "pve", vmid: 101, name: "web" });
+    const polls = () => requestLines(s.fake).filter((line) => line === LIST).length;
+    await until(() => polls() >= 1);
+    for (let i = 0; i < 5; i++) {
+      s.fake.setCt(101, { status: i % 2 ? "stopped" : "running" });
+      const seen = polls();
+      await until(() => polls() >= seen + 2);
+    }
+    const reader = events.getReader();
+    const read: string[] = [];
+    for (let i = 0; i < 3; i++) read.push((await reader.read()).value!.action);
+    assert.deepEqual(read, [Action.ContainerStart, Action.ContainerStop, Action.ForceReload]);
+    reader.releaseLock();
+    const dropped = await errors.getReader().read();
+    assert.match(String(dropped.value), /dropped 3 events the consumer did not read in time/);
+  } finally {
+    poller.close();
+    transport.close();
+  }
 });
 
 Deno.test("ProxmoxClient polls each node once per interval for all its watches", async () => {
