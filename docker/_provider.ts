@@ -64,21 +64,15 @@ export class DockerProvider implements Provider {
   }
 
   containerStart(options?: CallOptions): Promise<void> {
-    return this.#operate("start", options, () => CALL_DEADLINE_MS, async (signal, context) => {
-      await this.#post("start", {}, signal, context);
-    });
+    return this.#plain("start", options);
   }
 
   containerPause(options?: CallOptions): Promise<void> {
-    return this.#operate("pause", options, () => CALL_DEADLINE_MS, async (signal, context) => {
-      await this.#post("pause", {}, signal, context);
-    });
+    return this.#plain("pause", options);
   }
 
   containerUnpause(options?: CallOptions): Promise<void> {
-    return this.#operate("unpause", options, () => CALL_DEADLINE_MS, async (signal, context) => {
-      await this.#post("unpause", {}, signal, context);
-    });
+    return this.#plain("unpause", options);
   }
 
   containerKill(signal: ContainerSignal, options?: CallOptions): Promise<void> {
@@ -118,6 +112,13 @@ export class DockerProvider implements Provider {
 
   /** The same function as {@linkcode DockerProvider.close}. */
   [Symbol.dispose]: () => void = this.close;
+
+  /** An operation without parameters: start, pause or unpause. */
+  #plain(action: "start" | "pause" | "unpause", options: CallOptions | undefined): Promise<void> {
+    return this.#operate(action, options, () => CALL_DEADLINE_MS, async (signal, context) => {
+      await this.#post(action, {}, signal, context);
+    });
+  }
 
   /** Runs one operation: checks the provider is open, bounds it, logs a failure. */
   async #operate<T>(
