@@ -46,3 +46,8 @@ export {
   isStopAction,
 } from "./events/mod.ts";
 export { defaultLogger, type Logger } from "./log.ts";
+export {
+  type DockerProviderConfig,
+  type DockerTlsConfig,
+  newDockerProvider,
+} from "./docker/mod.ts";
