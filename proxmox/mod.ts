@@ -43,4 +43,12 @@ export {
   type ProxmoxRequestOptions,
 } from "./client.ts";
 export { newProxmoxProvider, type ProxmoxProviderOptions } from "./_provider.ts";
-export type { Provider } from "../provider.ts";
+export type {
+  CallOptions,
+  ContainerSignal,
+  ContainerStatus,
+  Provider,
+  WatchStreams,
+} from "../provider.ts";
+export type { Action, Event, EventType } from "../events/mod.ts";
+export type { Logger } from "../log.ts";
