@@ -55,7 +55,8 @@ interface PowerCall {
   verb: string;
   target: ContainerStatus;
   params?: Record<string, number>;
-  deadlineMs: number;
+  /** Overrides the provider's action deadline. */
+  deadlineMs?: number;
 }
 
 const VMID_MIN = 100;
@@ -206,7 +207,6 @@ class ProxmoxProvider implements Provider {
       action: "start",
       verb: "start",
       target: ContainerStatus.Running,
-      deadlineMs: this.#actionTimeoutMs,
     }, options);
   }
 
@@ -258,7 +258,6 @@ class ProxmoxProvider implements Provider {
       action: "stop",
       verb: "kill",
       target: ContainerStatus.Stopped,
-      deadlineMs: this.#actionTimeoutMs,
     }, options);
   }
 
@@ -267,7 +266,6 @@ class ProxmoxProvider implements Provider {
       action: "suspend",
       verb: "pause",
       target: ContainerStatus.Paused,
-      deadlineMs: this.#actionTimeoutMs,
     }, options);
   }
 
@@ -276,7 +274,6 @@ class ProxmoxProvider implements Provider {
       action: "resume",
       verb: "unpause",
       target: ContainerStatus.Running,
-      deadlineMs: this.#actionTimeoutMs,
     }, options);
   }
 
@@ -359,14 +356,14 @@ class ProxmoxProvider implements Provider {
     const context = this.#context(call);
     try {
       await this.#bounded(
-        call.deadlineMs,
+        call.deadlineMs ?? this.#actionTimeoutMs,
         context,
         options,
         (signal) => this.#run(call, context, signal),
       );
     } catch (error) {
       if (!options?.signal?.aborted && !this.#closing.signal.aborted) {
-        this.#logger.error(`${(error as Error).message}`, {
+        this.#logger.error((error as Error).message, {
           container: `${this.#vmid}`,
           action: call.verb,
         });

@@ -60,7 +60,7 @@ export class Transport {
       });
   }
 
-  /** The logger of the configuration. */
+  /** The checked configuration. */
   get config(): ResolvedConfig {
     return this.#config;
   }
