@@ -51,3 +51,11 @@ export {
   type DockerTlsConfig,
   newDockerProvider,
 } from "./docker/mod.ts";
+export {
+  newProxmoxProvider,
+  ProxmoxClient,
+  type ProxmoxConfig,
+  type ProxmoxMethod,
+  type ProxmoxProviderOptions,
+  type ProxmoxRequestOptions,
+} from "./proxmox/mod.ts";
