@@ -98,12 +98,24 @@ export interface HttpResponse extends AsyncDisposable {
  * Idle connections are unref'ed (an idle pool never keeps the process alive)
  * and watched, so one the server closed is dropped before it is reused.
  *
- * @example Get a JSON document from a unix socket
+ * @example Get a document
+ * ```ts
+ * import { HttpClient } from "./client.ts";
+ *
+ * await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("OK"));
+ * using client = new HttpClient({
+ *   target: { transport: "tcp", hostname: "127.0.0.1", port: server.addr.port },
+ * });
+ * const response = await client.request({ method: "GET", path: "/_ping" });
+ * console.log(response.status, await response.text()); // 200 "OK"
+ * ```
+ *
+ * @example Talk to the Docker daemon
  * ```ts ignore
  * import { HttpClient } from "./client.ts";
  *
  * using client = new HttpClient({ target: { transport: "unix", path: "/var/run/docker.sock" } });
- * const response = await client.request({ method: "GET", path: "/v1.41/version" });
+ * const response = await client.request({ method: "GET", path: "/v1.41/version", retryOnStale: true });
  * console.log(response.status, await response.json());
  * ```
  */
@@ -205,6 +217,7 @@ export class HttpClient implements Disposable {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       signal?.throwIfAborted();
+      if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
       await connection.write(bytes);
       let head: ResponseHead;
       do head = await readResponseHead(connection); while (

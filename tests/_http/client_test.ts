@@ -424,6 +424,20 @@ Deno.test("HttpClient.request() aborts at any point", async (t) => {
     assert.equal(server.accepts, 0);
   });
 
+  await t.step("while connecting", async () => {
+    // A TCP listener that never answers the TLS handshake.
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    using client = new HttpClient({
+      target: { transport: "tls", hostname: "127.0.0.1", port: listener.addr.port },
+    });
+    const controller = new AbortController();
+    const request = client.request({ method: "GET", path: "/", signal: controller.signal });
+    using _accepted = await listener.accept();
+    const reason = new Error("give up");
+    controller.abort(reason);
+    await assert.rejects(request, (error) => error === reason);
+  });
+
   await t.step("while waiting for the head", async () => {
     const received = Promise.withResolvers<void>();
     const closed = Promise.withResolvers<void>();
@@ -491,6 +505,17 @@ Deno.test("HttpClient.close() closes idle and in-flight connections", async (t) 
     await assert.rejects(request, Deno.errors.Interrupted);
     await assert.rejects(client.request({ method: "GET", path: "/" }), Deno.errors.BadResource);
     client.close();
+  });
+
+  await t.step("a request still connecting", async () => {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const client = new HttpClient({
+      target: { transport: "tls", hostname: "127.0.0.1", port: listener.addr.port },
+    });
+    const request = client.request({ method: "GET", path: "/" });
+    using _accepted = await listener.accept();
+    client.close();
+    await assert.rejects(request, Deno.errors.Interrupted);
   });
 
   await t.step("a body being read, and the idle pool", async () => {
