@@ -219,10 +219,9 @@ export class HttpClient implements Disposable {
       signal?.throwIfAborted();
       if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
       await connection.write(bytes);
-      let head: ResponseHead;
-      do head = await readResponseHead(connection); while (
-        head.status < 200 && head.status !== 101
-      );
+      let head = await readResponseHead(connection);
+      // Interim responses (100 Continue, 102, 103) come before the final one.
+      while (head.status < 200 && head.status !== 101) head = await readResponseHead(connection);
       if (head.status === 101) {
         throw new Deno.errors.InvalidData(
           "Unexpected 101 Switching Protocols: no upgrade was asked for",
