@@ -14,7 +14,8 @@
  * - `POST /containers/{id}/{start,stop,kill,pause,unpause}`: 204
  * - `GET /events`: N realistic event lines of M containers (every W-th, and the
  *   last, is the watched container's), written in chunks of B bytes with chunked
- *   transfer-encoding like dockerd, then held open until the client leaves
+ *   transfer-encoding like dockerd, then held open until the client leaves; with
+ *   `until` (a bounded replay), an empty answer: the fake keeps no history
  * - `GET /_bench/stats`: `{"eventsOpen","eventsPeak","eventsRequests","requests"}`
  *
  * @module
@@ -102,26 +103,35 @@ async function makeContainer(name: string, index: number): Promise<Container> {
   return { id, name, image, attributes: { ...compose, image, name } };
 }
 
-function eventLine(container: Container, action: string, time: number, nano: number): string {
+/** An event line up to its `"time":` field; the stamp is written per event, as dockerd does. */
+function eventPrefix(container: Container, action: string): string {
   const attributes: Record<string, string> = { ...container.attributes };
   if (action === "die") attributes.exitCode = "0";
   if (action === "kill") attributes.signal = "15";
   if (action.startsWith("exec_")) attributes.execID = container.id.slice(0, 32) + "0".repeat(32);
-  const verb = action.split(":")[0];
-  return JSON.stringify({
-    status: verb,
+  const line = JSON.stringify({
+    status: action.split(":")[0],
     id: container.id,
     from: container.image,
     Type: "container",
     Action: action,
     Actor: { ID: container.id, Attributes: attributes },
     scope: "local",
-    time,
-    timeNano: nano,
-  }) + "\n";
+    time: 0,
+    timeNano: 0,
+  });
+  return line.slice(0, line.lastIndexOf('"time":') + '"time":'.length);
 }
 
-/** Builds the event stream: a pool of other containers' lines plus the watched container's. */
+/** The bytes after the prefix: `<seconds>,"timeNano":<nanoseconds>}` and a newline. */
+const SUFFIX_BYTES = 10 + ',"timeNano":'.length + 19 + 2;
+
+/**
+ * Builds the event stream: lines of other containers (a pool of templates)
+ * and, every W-th and last, the watched container's. Each line gets its own
+ * increasing `timeNano` (1 µs apart, from the time the flood starts), so no
+ * two lines are alike, as on a real daemon.
+ */
 async function makeEvents(options: Options) {
   const containers: Container[] = [];
   for (let i = 0; i < options.containers; i++) {
@@ -129,36 +139,45 @@ async function makeEvents(options: Options) {
     containers.push(await makeContainer(name, i));
   }
   const encoder = new TextEncoder();
-  const baseTime = 1_764_000_000;
   const pool: Uint8Array[] = [];
   for (let i = 0; i < 4096; i++) {
     const container = containers[1 + (i * 7) % (containers.length - 1)];
-    const action = OTHER_ACTIONS[(i * 5) % OTHER_ACTIONS.length];
-    const time = baseTime + i;
-    pool.push(encoder.encode(eventLine(container, action, time, time * 1e9 + i * 1013)));
+    pool.push(
+      encoder.encode(eventPrefix(container, OTHER_ACTIONS[(i * 5) % OTHER_ACTIONS.length])),
+    );
   }
-  const watched = WATCHED_ACTIONS.map((action, i) => {
-    const time = baseTime + 5000 + i;
-    return encoder.encode(eventLine(containers[0], action, time, time * 1e9 + i));
-  });
+  const watched = WATCHED_ACTIONS.map((action) =>
+    encoder.encode(eventPrefix(containers[0], action))
+  );
   const isWatched = (i: number) =>
     i === options.events - 1 || i % options.watchedEvery === options.watchedEvery - 1;
   let watchedEvents = 0;
   let streamBytes = 0;
-  let w = 0;
-  for (let i = 0; i < options.events; i++) {
-    if (isWatched(i)) {
-      watchedEvents++;
-      streamBytes += watched[w++ % watched.length].length;
-    } else {
-      streamBytes += pool[i % pool.length].length;
-    }
+  for (let i = 0, w = 0; i < options.events; i++) {
+    const prefix = isWatched(i)
+      ? (watchedEvents++, watched[w++ % watched.length])
+      : pool[i % pool.length];
+    streamBytes += prefix.length + SUFFIX_BYTES;
   }
-  /** A fresh iterator over the lines of one flood. */
+  /** The lines of one flood; each yielded view is valid until the next one is asked for. */
   function* lines(): Generator<Uint8Array> {
-    let w = 0;
-    for (let i = 0; i < options.events; i++) {
-      yield isWatched(i) ? watched[w++ % watched.length] : pool[i % pool.length];
+    const scratch = new Uint8Array(64 * 1024);
+    let seconds = Math.floor(Date.now() / 1000);
+    let nanos = 0;
+    for (let i = 0, w = 0; i < options.events; i++) {
+      const prefix = isWatched(i) ? watched[w++ % watched.length] : pool[i % pool.length];
+      scratch.set(prefix);
+      const fraction = String(nanos).padStart(9, "0");
+      const { written } = encoder.encodeInto(
+        `${seconds},"timeNano":${seconds}${fraction}}\n`,
+        scratch.subarray(prefix.length),
+      );
+      yield scratch.subarray(0, prefix.length + written);
+      nanos += 1000;
+      if (nanos >= 1e9) {
+        nanos = 0;
+        seconds++;
+      }
     }
   }
   return { watchedId: containers[0].id, watchedEvents, streamBytes, lines };
@@ -304,6 +323,13 @@ async function serve(options: Options): Promise<void> {
       });
     }
     if (path === "/_bench/stats") return Response.json(stats);
+    if (path === "/events" && url.searchParams.has("until")) {
+      // A bounded replay (a client resuming): this fake keeps no history.
+      count("events-replay");
+      return new Response("", {
+        headers: { ...ENGINE_HEADERS, "content-type": "application/json" },
+      });
+    }
     if (path === "/events") {
       count("events");
       return new Response(eventStream(), {
