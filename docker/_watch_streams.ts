@@ -48,7 +48,7 @@ export class WatchChannel {
       options.droppedErrors(count),
     ]);
     this.#events = new Lane<Event>(options.eventCapacity, onCancel, (count) => {
-      this.#errors.push(options.droppedEvents(count));
+      this.#errors.offer(() => options.droppedEvents(count));
       return [options.forceReload()];
     });
     this.events = this.#events.stream;
@@ -64,18 +64,20 @@ export class WatchChannel {
    * Queues an event, or drops and counts it when the buffer is full.
    *
    * @param event The event.
+   * @returns Whether the consumer is behind: the buffer is more than half full.
    */
-  pushEvent(event: Event): void {
-    if (this.#open) this.#events.push(event);
+  pushEvent(event: Event): boolean {
+    return this.#open && this.#events.push(event);
   }
 
   /**
-   * Queues an error, or drops and counts it when the buffer is full.
+   * Queues an error, or drops and counts it when the buffer is full. The
+   * error is only built when it is queued.
    *
-   * @param error The error.
+   * @param make Builds the error.
    */
-  pushError(error: Error): void {
-    if (this.#open) this.#errors.push(error);
+  offerError(make: () => Error): void {
+    if (this.#open) this.#errors.offer(make);
   }
 
   /** Closes both streams; what is queued can still be read. Idempotent. */
@@ -111,14 +113,26 @@ class Lane<T> {
     }, new CountQueuingStrategy({ highWaterMark: capacity }));
   }
 
-  push(item: T): void {
-    if (this.#closed) return;
+  /** Queues an item; tells whether the buffer is now more than half full. */
+  push(item: T): boolean {
+    if (!this.#hasRoom()) return false;
+    this.#controller.enqueue(item);
+    return (this.#controller.desiredSize ?? 0) < this.#capacity / 2;
+  }
+
+  offer(make: () => T): void {
+    if (this.#hasRoom()) this.#controller.enqueue(make());
+  }
+
+  /** Whether an item can be queued now; counts it as dropped when not. */
+  #hasRoom(): boolean {
+    if (this.#closed) return false;
     if (this.#dropped > 0) this.#recover();
     if (this.#dropped > 0 || (this.#controller.desiredSize ?? 0) <= 0) {
       this.#dropped++;
-      return;
+      return false;
     }
-    this.#controller.enqueue(item);
+    return true;
   }
 
   close(): void {

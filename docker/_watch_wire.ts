@@ -151,7 +151,7 @@ export function lineTimeNano(line: string): string | undefined {
  * @param ids The watched full ids.
  * @returns `false` only when the line is surely about another container.
  */
-export function mayConcern(line: string, ids: ReadonlyMap<string, unknown>): boolean {
+export function mayConcern(line: string, ids: { has(id: string): boolean }): boolean {
   let at = line.indexOf(ACTOR_ID);
   if (at === -1) return true;
   do {

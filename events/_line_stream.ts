@@ -193,7 +193,7 @@ export class LineSplitter {
       text = this.#decoder.decode(bytes);
     } catch {
       sink.invalid(
-        new LineError(`Invalid UTF-8 in a line of ${bytes.length} bytes`, bytes.length),
+        new LineError(`a line of ${bytes.length} bytes is not valid UTF-8`, bytes.length),
       );
       return;
     }
@@ -202,7 +202,7 @@ export class LineSplitter {
 
   #tooLong(length: number): LineError {
     return new LineError(
-      `Line longer than ${this.#maxLineLength} bytes dropped (${length} bytes or more)`,
+      `a line of ${length} bytes or more is longer than the limit of ${this.#maxLineLength}`,
       length,
     );
   }

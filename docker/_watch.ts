@@ -1,0 +1,650 @@
+/**
+ * Docker watches: one `/events` stream per client feeds every watch on it,
+ * routed by full container id, and resumes after a drop without losing or
+ * repeating events.
+ *
+ * How a drop is survived:
+ * - The stream's position is the newest `timeNano` seen. A reconnect asks for
+ *   `since` a millisecond before it, and lines already seen in that window
+ *   are skipped, so every event of the gap comes once, in order.
+ * - The gap is first replayed by a bounded request (dockerd: `until` a
+ *   second past the daemon's clock; Podman: `stream=false`), so that the
+ *   force-reloaded event each watch gets comes after the gap's events.
+ * - When that replay does not contain the last event seen, the daemon lost
+ *   events (it keeps 256 in memory, none across a restart): each watched
+ *   container is inspected, the gap is replayed again up to after the
+ *   inspections, and each watch reports the events that explain a state it
+ *   did not see change.
+ *
+ * @module
+ */
+
+import { type LineError, type LineSink, LineSplitter } from "../events/_line_stream.ts";
+import {
+  ApiError,
+  ConnectionError,
+  NotFoundError,
+  ProviderError,
+  TimeoutError,
+} from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { WatchStreams } from "../provider.ts";
+import type { HttpResponse } from "../_http/client.ts";
+import { containerPath, NOT_FOUND } from "./_api.ts";
+import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
+import { ContainerWatch } from "./_watch_container.ts";
+import {
+  backoffDelay,
+  type BackoffOptions,
+  deadline,
+  DEFAULT_BACKOFF,
+  sleep,
+} from "./_watch_retry.ts";
+import {
+  compareNano,
+  type ContainerState,
+  EventFormatError,
+  eventsPath,
+  type EventsQuery,
+  formatTime,
+  lineTimeNano,
+  mayConcern,
+  parseEventLine,
+  parseInspect,
+  parseTimestamp,
+} from "./_watch_wire.ts";
+
+/** What a {@linkcode WatchHub} needs of the client. */
+export type WatchClient = Pick<DockerClient, "url" | "request" | "send" | "transportError">;
+
+/** Settings of a {@linkcode WatchHub}. */
+export interface WatchHubOptions {
+  /** Where the API calls' DEBUG lines go. */
+  logger: Logger;
+  /** How reconnections and failed starts are spaced. @default {DEFAULT_BACKOFF} */
+  backoff?: Partial<BackoffOptions>;
+  /** Events each watch holds for a slow consumer. @default {1024} */
+  eventBuffer?: number;
+  /** Errors each watch holds for a slow consumer. @default {64} */
+  errorBuffer?: number;
+  /** The longest event line, in bytes. @default {1048576} */
+  maxLineLength?: number;
+  /** The deadline of each ping, inspection and replay, in milliseconds. @default {30000} */
+  requestTimeout?: number;
+}
+
+/** How far before the newest event a resume starts, in nanoseconds (covers Podman's float `since`). */
+const RESUME_OVERLAP_NS = 1_000_000n;
+/** The most lines kept to skip repeats after a resume. */
+const MAX_RECENT = 10_000;
+/** Lines kept to hand a new watch what arrived while its container was inspected. */
+const RING_SIZE = 256;
+/** Inspections running at once, for starting watches and for a resync. */
+const INSPECT_CONCURRENCY = 8;
+/** Stands for "every watch" in the context of the shared requests. */
+const ALL = "*";
+
+const decoder = new TextDecoder();
+
+/** The shared event stream of one client, and the watches it feeds. */
+export class WatchHub {
+  #client: WatchClient;
+  #backoff: BackoffOptions;
+  #buffers: { events: number; errors: number };
+  #maxLineLength: number;
+  #requestTimeout: number;
+  #context: RequestContext;
+  #prefix: string;
+  #byId = new Map<string, Set<ContainerWatch>>();
+  #registered = 0;
+  #run: { stop: AbortController; done: Promise<void> } | undefined;
+  #live = false;
+  #failures = 0;
+  /** The newest `timeNano` seen, and its line. */
+  #latest: string | undefined;
+  #latestLine = "";
+  /** Lines seen recently, by `timeNano`, to skip them when a resume repeats them. */
+  #recent = new Map<string, { at: number; lines: string[] }>();
+  /** A line whose repetition proves a replay joins up with what was seen. */
+  #probe: string | undefined;
+  #probeSeen = false;
+  /** Free inspection slots for starting watches, and who waits for one. */
+  #slots = INSPECT_CONCURRENCY;
+  #slotWaiters: (() => void)[] = [];
+  /** Set when a delivery left a consumer behind: the reader then yields before the next chunk. */
+  #behind = false;
+  #seq = 0;
+  #ring: (string | undefined)[] = new Array(RING_SIZE);
+  #sink: LineSink = {
+    line: (text) => this.#onLine(text),
+    invalid: (error) => this.#onInvalid(error),
+  };
+
+  /**
+   * Creates a hub; nothing is opened before the first watch.
+   *
+   * @param client The client whose daemon is watched.
+   * @param options Logger, backoff, buffer sizes.
+   */
+  constructor(client: WatchClient, options: WatchHubOptions) {
+    this.#client = client;
+    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#buffers = { events: options.eventBuffer ?? 1024, errors: options.errorBuffer ?? 64 };
+    this.#maxLineLength = options.maxLineLength ?? 1024 * 1024;
+    this.#requestTimeout = options.requestTimeout ?? 30_000;
+    this.#context = { action: "watch", container: ALL, logger: options.logger };
+    this.#prefix = failurePrefix(this.#context);
+  }
+
+  /** How many watches the stream feeds now (started, not ended). */
+  get watching(): number {
+    return this.#registered;
+  }
+
+  /**
+   * Watches one container: inspects it for its full id, then feeds it from
+   * the shared stream.
+   *
+   * @param ref The container's name, id or id prefix.
+   * @param options Ends the watch when `signal` aborts.
+   * @returns The watch's streams.
+   */
+  watch(ref: string, options: { signal?: AbortSignal } = {}): WatchStreams {
+    const watch = new ContainerWatch(ref, this.#buffers, (w) => this.#detach(w));
+    const { signal } = options;
+    if (signal?.aborted) {
+      watch.end();
+      return watch.streams;
+    }
+    if (signal !== undefined) {
+      const onAbort = () => watch.end();
+      signal.addEventListener("abort", onAbort, { once: true });
+      watch.onEnd(() => signal.removeEventListener("abort", onAbort));
+    }
+    watch.task = this.#begin(watch);
+    return watch.streams;
+  }
+
+  /** Inspects the container until it is found (or gone), then attaches the watch. */
+  async #begin(watch: ContainerWatch): Promise<void> {
+    const context = { ...this.#context, container: watch.ref };
+    for (let attempt = 0; watch.live; attempt++) {
+      let found: { seq: number; state: ContainerState | null };
+      try {
+        found = await this.#limited(async () => {
+          const seq = this.#seq;
+          const { state } = await this.#inspect(watch.ref, watch.signal, context);
+          return { seq, state };
+        });
+      } catch (error) {
+        if (watch.live) watch.report(() => asError(error));
+        await sleep(backoffDelay(attempt, this.#backoff), watch.signal);
+        continue;
+      }
+      if (!watch.live) return;
+      if (found.state === null) {
+        watch.report(() =>
+          new NotFoundError(`${failurePrefix(context)}: no such container`, {
+            runtime: "docker",
+            action: "watch",
+            container: watch.ref,
+          })
+        );
+        watch.end();
+        return;
+      }
+      watch.begin(found.state);
+      this.#attach(watch, found.seq);
+      return;
+    }
+  }
+
+  /** Runs `fn` once fewer than {@linkcode INSPECT_CONCURRENCY} others run. */
+  async #limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#slots === 0) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+    this.#slots--;
+    try {
+      return await fn();
+    } finally {
+      this.#slots++;
+      this.#slotWaiters.shift()?.();
+    }
+  }
+
+  /** Routes the stream to the watch, handing it what arrived since `seq`. */
+  #attach(watch: ContainerWatch, seq: number): void {
+    let watches = this.#byId.get(watch.id);
+    if (watches === undefined) this.#byId.set(watch.id, watches = new Set());
+    watches.add(watch);
+    this.#registered++;
+    if (this.#run === undefined) {
+      this.#start();
+      return;
+    }
+    if (!this.#live && this.#failures > 0) watch.needsResync = true;
+    const only = { has: (id: string) => id === watch.id };
+    const from = Math.max(seq, this.#seq - RING_SIZE);
+    for (let i = from + 1; i <= this.#seq; i++) {
+      const text = this.#ring[i % RING_SIZE];
+      if (text === undefined || !mayConcern(text, only)) continue;
+      try {
+        const event = parseEventLine(text, lineTimeNano(text));
+        if (event?.id === watch.id) watch.deliver(event);
+      } catch {
+        // Reported when it arrived.
+      }
+    }
+    if (this.#seq - seq > RING_SIZE) watch.forceReload();
+  }
+
+  /** Stops routing to the watch; the last one out stops the stream. */
+  #detach(watch: ContainerWatch): Promise<void> {
+    const watches = this.#byId.get(watch.id);
+    if (watches?.delete(watch)) {
+      this.#registered--;
+      if (watches.size === 0) this.#byId.delete(watch.id);
+    }
+    const run = this.#run;
+    if (this.#registered > 0 || run === undefined) return Promise.resolve();
+    this.#run = undefined;
+    this.#live = false;
+    run.stop.abort();
+    return run.done;
+  }
+
+  #start(): void {
+    this.#latest = undefined;
+    this.#latestLine = "";
+    this.#recent.clear();
+    this.#ring.fill(undefined);
+    this.#failures = 0;
+    const stop = new AbortController();
+    this.#run = { stop, done: this.#loop(stop.signal) };
+  }
+
+  /** Keeps the stream up until `signal` aborts. Never rejects. */
+  async #loop(signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; !signal.aborted;) {
+      let failure: unknown;
+      try {
+        await this.#session(signal, () => attempt = 0);
+        failure = new ConnectionError(`${this.#prefix}: the daemon ended the event stream`);
+      } catch (error) {
+        failure = error;
+      }
+      if (signal.aborted) return;
+      this.#live = false;
+      this.#failures++;
+      this.#context.logger.debug(`Docker event stream of ${this.#client.url} lost`, {
+        action: "watch",
+        error: failure,
+      });
+      this.#broadcast(failure);
+      for (const watches of this.#byId.values()) {
+        for (const watch of watches) watch.needsResync = true;
+      }
+      await sleep(backoffDelay(attempt++, this.#backoff), signal);
+    }
+  }
+
+  /** One connection: resync what needs it, then follow the live stream until it ends. */
+  async #session(signal: AbortSignal, onLive: () => void): Promise<void> {
+    await this.#resync(signal);
+    const since = this.#latest === undefined
+      ? undefined
+      : formatTime(BigInt(this.#latest) - RESUME_OVERLAP_NS);
+    const response = await this.#openEvents({ since }, signal);
+    this.#live = true;
+    onLive();
+    const positioning = this.#latest === undefined ? this.#position(signal) : undefined;
+    try {
+      await this.#pump(response, signal);
+    } finally {
+      await positioning;
+    }
+  }
+
+  /**
+   * Gives a stream that has seen no event yet a position to resume from:
+   * the daemon's clock (`SystemTime` of `/info`), read once the stream is
+   * subscribed. Without it, a drop before the first event could only be
+   * recovered by inspecting. Failures are left to the next session.
+   */
+  async #position(signal: AbortSignal): Promise<void> {
+    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("info"));
+    try {
+      const response = await this.#client.send({
+        method: "GET",
+        path: "/info",
+        signal: bounded.signal,
+        idempotent: true,
+        context: this.#context,
+      });
+      if (response.status !== 200 || this.#latest !== undefined || signal.aborted) return;
+      const { SystemTime } = JSON.parse(decoder.decode(response.body)) as { SystemTime?: unknown };
+      const now = parseTimestamp(SystemTime);
+      if (now !== undefined && this.#latest === undefined) {
+        this.#latest = now.toString();
+        this.#latestLine = "";
+      }
+    } catch {
+      // No position: a drop before the first event is then recovered by inspecting.
+    } finally {
+      bounded.clear();
+    }
+  }
+
+  /** After a drop: replays the gap, reconciles where events were lost, force-reloads. */
+  async #resync(signal: AbortSignal): Promise<void> {
+    const stale = [...this.#byId.values()].flatMap((watches) =>
+      [...watches].filter((watch) => watch.needsResync)
+    );
+    if (stale.length === 0) return;
+    const daemon = await this.#ping(signal);
+    if (!await this.#replay(signal, daemon.podman, daemon.seconds)) {
+      const { states, seconds } = await this.#inspectAll(
+        new Set(stale.map((watch) => watch.id)),
+        signal,
+      );
+      await this.#replay(signal, daemon.podman, seconds);
+      for (const watch of stale) watch.reconcile(states.get(watch.id) ?? null);
+    }
+    for (const watch of stale) {
+      watch.needsResync = false;
+      watch.forceReload();
+    }
+  }
+
+  /**
+   * Replays the events since the newest one seen, up to the daemon's present
+   * (`seconds`, its clock, for dockerd; Podman's `stream=false` ends there).
+   *
+   * @returns Whether the replay contained the newest event seen (nothing was lost before it).
+   */
+  async #replay(
+    signal: AbortSignal,
+    podman: boolean,
+    seconds: number | undefined,
+  ): Promise<boolean> {
+    if (this.#latest === undefined) return false;
+    const since = formatTime(BigInt(this.#latest) - RESUME_OVERLAP_NS);
+    let query: EventsQuery;
+    if (podman) query = { since, stream: false };
+    else if (seconds !== undefined) query = { since, until: String(seconds + 1) };
+    else return false;
+    this.#probe = this.#latestLine;
+    this.#probeSeen = false;
+    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("replay"));
+    try {
+      const response = await this.#openEvents(query, bounded.signal);
+      await this.#pump(response, bounded.signal);
+      return this.#probeSeen;
+    } catch (error) {
+      // A daemon whose clock went back refuses `since` after `until`: nothing to join.
+      if (error instanceof ApiError && error.status === 400) return false;
+      throw error;
+    } finally {
+      bounded.clear();
+      this.#probe = undefined;
+    }
+  }
+
+  /** The daemon's clock (whole seconds, from `Date`) and whether it is Podman. */
+  async #ping(signal: AbortSignal): Promise<{ seconds: number | undefined; podman: boolean }> {
+    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("ping"));
+    try {
+      const response = await this.#client.send({
+        method: "GET",
+        path: "/_ping",
+        signal: bounded.signal,
+        idempotent: true,
+        context: this.#context,
+      });
+      if (response.status !== 200) {
+        throw responseError(response.status, response.body, this.#context);
+      }
+      return {
+        seconds: dateSeconds(response.headers),
+        podman: response.headers.has("libpod-api-version"),
+      };
+    } finally {
+      bounded.clear();
+    }
+  }
+
+  /** Inspects containers a few at a time; the latest `Date` of the answers comes along. */
+  async #inspectAll(
+    ids: Set<string>,
+    signal: AbortSignal,
+  ): Promise<{ states: Map<string, ContainerState | null>; seconds: number | undefined }> {
+    const states = new Map<string, ContainerState | null>();
+    let seconds: number | undefined;
+    const queue = [...ids];
+    const failed = new AbortController();
+    const both = AbortSignal.any([signal, failed.signal]);
+    const worker = async () => {
+      for (let id = queue.pop(); id !== undefined && !both.aborted; id = queue.pop()) {
+        const result = await this.#inspect(id, both, this.#context);
+        states.set(id, result.state);
+        if (result.seconds !== undefined) seconds = Math.max(seconds ?? 0, result.seconds);
+      }
+    };
+    const workers = Array.from(
+      { length: Math.min(INSPECT_CONCURRENCY, queue.length) },
+      () =>
+        worker().catch((error) => {
+          failed.abort(error);
+          throw error;
+        }),
+    );
+    const results = await Promise.allSettled(workers);
+    signal.throwIfAborted();
+    for (const result of results) if (result.status === "rejected") throw result.reason;
+    return { states, seconds };
+  }
+
+  /** `GET /containers/{ref}/json`; `null` for 404. */
+  async #inspect(
+    ref: string,
+    signal: AbortSignal,
+    context: RequestContext,
+  ): Promise<{ state: ContainerState | null; seconds: number | undefined }> {
+    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("inspect", ref));
+    try {
+      const response = await this.#client.send({
+        method: "GET",
+        path: containerPath(ref, "json"),
+        signal: bounded.signal,
+        idempotent: true,
+        context,
+      });
+      const seconds = dateSeconds(response.headers);
+      if (response.status === NOT_FOUND) return { state: null, seconds };
+      if (response.status !== 200) throw responseError(response.status, response.body, context);
+      try {
+        return { state: parseInspect(JSON.parse(decoder.decode(response.body))), seconds };
+      } catch (error) {
+        const detail = error instanceof EventFormatError
+          ? error.message
+          : "the daemon's inspection is not JSON";
+        throw new ApiError(`${failurePrefix(context)}: ${detail}`, {
+          runtime: "docker",
+          action: "watch",
+          container: context.container,
+          status: response.status,
+        });
+      }
+    } finally {
+      bounded.clear();
+    }
+  }
+
+  /** Opens an events request; anything but 200 is an error. */
+  async #openEvents(query: EventsQuery, signal: AbortSignal): Promise<HttpResponse> {
+    const response = await this.#client.request({
+      method: "GET",
+      path: eventsPath(query),
+      signal,
+      idempotent: true,
+      context: this.#context,
+    });
+    if (response.status === 200) return response;
+    let body: Uint8Array = new Uint8Array();
+    try {
+      body = await response.bytes();
+    } catch {
+      // The status tells enough.
+    } finally {
+      response.cancel();
+    }
+    throw responseError(response.status, body, this.#context);
+  }
+
+  /** Reads an events answer to its end, line by line. */
+  async #pump(response: HttpResponse, signal: AbortSignal): Promise<void> {
+    const splitter = new LineSplitter({ maxLineLength: this.#maxLineLength });
+    try {
+      for (;;) {
+        const chunk = await response.read();
+        if (signal.aborted) return;
+        if (chunk === null) break;
+        splitter.push(chunk, this.#sink);
+        if (this.#behind) {
+          // Lets consumers that read catch up before the next burst; a stalled one is not waited for.
+          this.#behind = false;
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      }
+      splitter.end(this.#sink);
+    } catch (error) {
+      throw this.#client.transportError(error, { signal, context: this.#context });
+    } finally {
+      response.cancel();
+    }
+  }
+
+  #onLine(text: string): void {
+    const timeNano = lineTimeNano(text);
+    if (timeNano !== undefined && this.#repeated(text, timeNano)) return;
+    this.#ring[++this.#seq % RING_SIZE] = text;
+    if (this.#registered === 0 || !mayConcern(text, this.#byId)) return;
+    let event;
+    try {
+      event = parseEventLine(text, timeNano);
+    } catch (error) {
+      this.#broadcast(
+        new ProviderError(`${this.#prefix}: skipped an event: ${(error as Error).message}`, {
+          runtime: "docker",
+          action: "watch",
+        }),
+      );
+      return;
+    }
+    if (event === null) return;
+    const watches = this.#byId.get(event.id);
+    if (watches === undefined) return;
+    for (const watch of watches) if (watch.deliver(event)) this.#behind = true;
+  }
+
+  #onInvalid(error: LineError): void {
+    this.#broadcast(
+      new ProviderError(`${this.#prefix}: skipped a line of the event stream: ${error.message}`, {
+        runtime: "docker",
+        action: "watch",
+      }),
+    );
+  }
+
+  /**
+   * Tells whether a line was seen already (a resume repeats some), and
+   * records it otherwise, moving the stream's position forward.
+   */
+  #repeated(text: string, timeNano: string): boolean {
+    const entry = this.#recent.get(timeNano);
+    if (entry !== undefined) {
+      if (entry.lines.includes(text)) {
+        if (text === this.#probe) this.#probeSeen = true;
+        return true;
+      }
+      entry.lines.push(text);
+    } else {
+      this.#recent.set(timeNano, { at: Number(timeNano), lines: [text] });
+    }
+    if (this.#latest === undefined || compareNano(timeNano, this.#latest) > 0) {
+      this.#latest = timeNano;
+      this.#latestLine = text;
+      const floor = Number(timeNano) - Number(RESUME_OVERLAP_NS);
+      for (const [key, { at }] of this.#recent) {
+        if (at >= floor && this.#recent.size <= MAX_RECENT) break;
+        this.#recent.delete(key);
+      }
+    }
+    return false;
+  }
+
+  /** Reports a failure of the shared stream to every attached watch, in its own words. */
+  #broadcast(failure: unknown): void {
+    for (const watches of this.#byId.values()) {
+      for (const watch of watches) watch.report(() => this.#forWatch(failure, watch.ref));
+    }
+  }
+
+  /** Restates an error of the shared stream for one watch's container. */
+  #forWatch(error: unknown, ref: string): Error {
+    const prefix = failurePrefix({ action: "watch", container: ref });
+    const text = error instanceof Error ? error.message : String(error);
+    const message = text.startsWith(this.#prefix)
+      ? prefix + text.slice(this.#prefix.length)
+      : `${prefix}: ${text}`;
+    const options = { cause: error, runtime: "docker" as const, action: "watch", container: ref };
+    if (error instanceof ApiError) {
+      return new ApiError(message, {
+        ...options,
+        status: error.status,
+        serverMessage: error.serverMessage,
+      });
+    }
+    if (error instanceof NotFoundError) return new NotFoundError(message, options);
+    if (error instanceof TimeoutError) return new TimeoutError(message, options);
+    if (error instanceof ConnectionError || !(error instanceof ProviderError)) {
+      return new ConnectionError(message, options);
+    }
+    return new ProviderError(message, options);
+  }
+
+  #timeout(what: string, ref = ALL): TimeoutError {
+    return new TimeoutError(
+      `${failurePrefix({ action: "watch", container: ref })}: no answer to the ${what} within ${
+        this.#requestTimeout / 1000
+      } s`,
+      { runtime: "docker", action: "watch", container: ref },
+    );
+  }
+}
+
+const hubs = new WeakMap<WatchClient, WatchHub>();
+
+/**
+ * The hub of a client: every provider on the client shares it, and so its
+ * one events stream.
+ *
+ * @param client The shared client.
+ * @param logger Where the hub's API calls are logged, when it is created now.
+ * @returns The client's hub.
+ */
+export function watchHub(client: WatchClient, logger: Logger): WatchHub {
+  let hub = hubs.get(client);
+  if (hub === undefined) hubs.set(client, hub = new WatchHub(client, { logger }));
+  return hub;
+}
+
+function dateSeconds(headers: Headers): number | undefined {
+  const ms = Date.parse(headers.get("date") ?? "");
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { ConnectionError, NotFoundError } from "../../errors.ts";
+import { WatchHub } from "../../docker/_watch.ts";
+import { FakeDocker, randomId } from "../_fake_docker.ts";
+import { FAST_BACKOFF, openClient, poll, SILENT, WatchRecorder } from "./_watch_helpers.ts";
+
+const unix = { ignore: Deno.build.os === "windows" };
+
+Deno.test({
+  ...unix,
+  name: "WatchHub.watch() reports its container's lifecycle, and nothing of prefix-sharing ones",
+  async fn() {
+    await using engine = await FakeDocker.start();
+    const web = engine.addContainer("web", randomId("0123abcd"));
+    // dockerd's `container` filter matches names and ids by prefix: these would leak in.
+    const twin = engine.addContainer("web-2", randomId("0123abce"));
+    const namesake = engine.addContainer("0123abcd-copy");
+    using client = openClient(engine.socketPath);
+    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const stop = new AbortController();
+    const byId = new WatchRecorder(hub.watch("0123abcd", { signal: stop.signal }));
+    const byName = new WatchRecorder(hub.watch("web", { signal: stop.signal }));
+    await poll(() => engine.inspectRequests === 2, "both watches to start");
+    await poll(() => engine.openEventStreams === 1, "the events stream");
+
+    const sequence = ["pause", "unpause", "kill", "die", "stop", "start"];
+    for (const action of sequence) {
+      engine.emit(twin.id, action);
+      engine.emit(namesake.id, action);
+      engine.emit(web.id, action, action === "kill" ? { signal: "9" } : {});
+      engine.emit(web.id, "exec_start: sh -c true");
+      engine.emit(twin.id, "health_status: healthy");
+    }
+    for (const recorder of [byId, byName]) {
+      await recorder.untilAction("started");
+      assert.deepEqual(recorder.actions, [
+        "paused",
+        "unpaused",
+        "killed",
+        "died",
+        "stopped",
+        "started",
+      ]);
+      for (const event of recorder.events) {
+        assert.equal(event.type, "docker");
+        assert.equal(event.actorId, web.id);
+        assert.equal(event.actorName, "web");
+        assert.equal(event.actorAttributes.image, "busybox");
+        assert.ok(event.time instanceof Date && !Number.isNaN(event.time.getTime()));
+      }
+      assert.equal(recorder.events[2].actorAttributes.signal, "9");
+      assert.deepEqual(recorder.errors, []);
+    }
+    assert.equal(engine.eventsRequests, 1, "one events stream for both watches");
+    stop.abort();
+    await Promise.all([byId.closed, byName.closed]);
+  },
+});
+
+Deno.test({
+  ...unix,
+  name: "WatchHub.watch() ends with the container: destroyed, then both streams close",
+  async fn() {
+    await using engine = await FakeDocker.start();
+    const web = engine.addContainer("web");
+    using client = openClient(engine.socketPath);
+    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const watch = new WatchRecorder(hub.watch("web"));
+    await poll(() => engine.openEventStreams === 1, "the events stream");
+    engine.emit(web.id, "die");
+    engine.emit(web.id, "destroy");
+    await watch.closed;
+    assert.deepEqual(watch.actions, ["died", "destroyed"]);
+    await poll(() => engine.openEventStreams === 0, "the stream to close with the last watch");
+  },
+});
+
+Deno.test({
+  ...unix,
+  name: "WatchHub.watch() ends on abort and on cancel, and reports nothing after",
+  async fn(t) {
+    await using engine = await FakeDocker.start();
+    const web = engine.addContainer("web");
+    using client = openClient(engine.socketPath);
+    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+
+    await t.step("an aborted signal", async () => {
+      const stop = new AbortController();
+      const watch = new WatchRecorder(hub.watch("web", { signal: stop.signal }));
+      await poll(() => engine.openEventStreams === 1, "the events stream");
+      engine.emit(web.id, "pause");
+      await watch.untilAction("paused");
+      stop.abort();
+      engine.emit(web.id, "unpause");
+      await watch.closed;
+      assert.deepEqual(watch.actions, ["paused"]);
+      await poll(() => engine.openEventStreams === 0, "the stream to close");
+    });
+
+    await t.step("a signal aborted before the call", async () => {
+      const watch = new WatchRecorder(hub.watch("web", { signal: AbortSignal.abort() }));
+      await watch.closed;
+      assert.deepEqual([watch.actions, watch.errors], [[], []]);
+    });
+
+    await t.step("a cancelled events reader ends the watch, errors included", async () => {
+      const { events, errors } = hub.watch("web");
+      const reader = events.getReader();
+      await poll(() => engine.openEventStreams === 1, "the events stream");
+      engine.emit(web.id, "unpause");
+      assert.equal((await reader.read()).value?.action, "unpaused");
+      await reader.cancel();
+      const errorsRead = await Array.fromAsync(errors);
+      assert.deepEqual(errorsRead, []);
+      await poll(() => engine.openEventStreams === 0, "the stream to close");
+    });
+
+    await t.step("a cancelled errors reader ends the watch, events included", async () => {
+      const { events, errors } = hub.watch("web");
+      await poll(() => engine.openEventStreams === 1, "the events stream");
+      await errors.cancel();
+      const eventsRead = await Array.fromAsync(events);
+      assert.deepEqual(eventsRead, []);
+      await poll(() => engine.openEventStreams === 0, "the stream to close");
+    });
+  },
+});
+
+Deno.test({
+  ...unix,
+  name: "WatchHub.watch() of a missing container reports NotFoundError and closes",
+  async fn() {
+    await using engine = await FakeDocker.start();
+    using client = openClient(engine.socketPath);
+    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const watch = new WatchRecorder(hub.watch("ghost"));
+    await watch.closed;
+    assert.deepEqual(watch.actions, []);
+    assert.equal(watch.errors.length, 1);
+    assert.ok(watch.errors[0] instanceof NotFoundError);
+    assert.match(watch.errors[0].message, /container "ghost"/);
+    assert.equal(engine.eventsRequests, 0, "no stream for a watch that never started");
+  },
+});
+
+Deno.test({
+  ...unix,
+  name: "WatchHub.watch() retries its start while the daemon is down",
+  async fn() {
+    await using engine = await FakeDocker.start();
+    const web = engine.addContainer("web");
+    await engine.stop();
+    using client = openClient(engine.socketPath);
+    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const stop = new AbortController();
+    const watch = new WatchRecorder(hub.watch("web", { signal: stop.signal }));
+    await watch.until(() => watch.errors.length >= 3, "three failed starts");
+    assert.ok(watch.errors.every((error) => error instanceof ConnectionError));
+    await engine.restart();
+    await poll(() => engine.openEventStreams === 1, "the events stream");
+    engine.emit(web.id, "pause");
+    await watch.untilAction("paused");
+    assert.deepEqual(watch.actions, ["paused"]);
+    stop.abort();
+    await watch.closed;
+  },
+});
