@@ -27,6 +27,7 @@ import {
 } from "./_api.ts";
 import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
 import { timeoutSignal, withDeadline } from "./_deadline.ts";
+import { watchHub } from "./_watch.ts";
 
 /** The deadline of a call that does not stop a container. */
 export const CALL_DEADLINE_MS = 30_000;
@@ -99,8 +100,11 @@ export class DockerProvider implements Provider {
     );
   }
 
-  watch(_options?: CallOptions): WatchStreams {
-    throw new ProviderError("Docker watch() is not implemented yet", this.#errorContext("watch"));
+  watch(options?: CallOptions): WatchStreams {
+    const signal = options?.signal === undefined
+      ? this.#closed.signal
+      : AbortSignal.any([options.signal, this.#closed.signal]);
+    return watchHub(this.#client, this.#logger).watch(this.#container, { signal });
   }
 
   /** Aborts the calls in flight and gives the shared client back. Idempotent. */
