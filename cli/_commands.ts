@@ -88,7 +88,10 @@ async function act(context: CommandContext, command: keyof typeof PAST_TENSE): P
   }
 }
 
-/** Prints events until the signal aborts or the container is gone. */
+/**
+ * Prints events until the signal aborts (exit 0) or the container is gone
+ * (exit 3, like any command on a missing container).
+ */
 async function watch(context: CommandContext): Promise<number> {
   const { invocation, provider, stdout, stderr, signal } = context;
   // Fails fast, with the right exit code, for a missing container or runtime.
@@ -99,7 +102,9 @@ async function watch(context: CommandContext): Promise<number> {
     while (true) {
       const { done, value } = await errorReader.read();
       if (done) return;
-      if (!signal.aborted) stderr.line(formatWatchError(value, invocation.json));
+      if (!signal.aborted && !(value instanceof NotFoundError)) {
+        stderr.line(formatWatchError(value, invocation.json));
+      }
     }
   })();
   try {
@@ -110,6 +115,8 @@ async function watch(context: CommandContext): Promise<number> {
     await errorReader.cancel();
     await reportingErrors;
   }
+  // The events end when the container is destroyed: this read reports it (exit 3).
+  await provider.containerStatus({ signal });
   return ExitCode.Ok;
 }
 
@@ -175,7 +182,10 @@ async function wait(context: CommandContext): Promise<number> {
   })().catch(() => {});
   const reportingErrors = (async () => {
     for await (const error of errors) {
-      if (!waitSignal.aborted) stderr.line(formatWatchError(error, invocation.json));
+      if (waitSignal.aborted) continue;
+      // A vanished container: the status read reports it.
+      if (error instanceof NotFoundError) check();
+      else stderr.line(formatWatchError(error, invocation.json));
     }
   })().catch(() => {});
   const timer = setInterval(check, WAIT_RECHECK_MS);

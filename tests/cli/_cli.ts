@@ -57,11 +57,11 @@ export async function runCli(args: string[], options?: CliRunOptions): Promise<C
   };
 }
 
-/** A CLI process that keeps running (watch, wait): its stdout line by line. */
+/** A CLI process that keeps running (watch, wait): its stdout and stderr line by line. */
 export class RunningCli implements AsyncDisposable {
   #child: Deno.ChildProcess;
-  #lines: ReadableStreamDefaultReader<string>;
-  #stderr: Promise<string>;
+  #stdout: ReadableStreamDefaultReader<string>;
+  #stderr: ReadableStreamDefaultReader<string>;
   #result: Promise<CliResult> | undefined;
 
   /**
@@ -72,11 +72,8 @@ export class RunningCli implements AsyncDisposable {
    */
   constructor(args: string[], options?: CliRunOptions) {
     this.#child = command(args, options).spawn();
-    this.#lines = this.#child.stdout
-      .pipeThrough(new TextDecoderStream())
-      .pipeThrough(lineSplitter())
-      .getReader();
-    this.#stderr = new Response(this.#child.stderr).text();
+    this.#stdout = lines(this.#child.stdout);
+    this.#stderr = lines(this.#child.stderr);
   }
 
   /**
@@ -85,7 +82,17 @@ export class RunningCli implements AsyncDisposable {
    * @returns The line, or `undefined` once stdout ended.
    */
   async nextLine(): Promise<string | undefined> {
-    const { done, value } = await this.#lines.read();
+    const { done, value } = await this.#stdout.read();
+    return done ? undefined : value;
+  }
+
+  /**
+   * The next line of stderr.
+   *
+   * @returns The line, or `undefined` once stderr ended.
+   */
+  async nextErrorLine(): Promise<string | undefined> {
+    const { done, value } = await this.#stderr.read();
     return done ? undefined : value;
   }
 
@@ -101,16 +108,16 @@ export class RunningCli implements AsyncDisposable {
   /**
    * Waits for the CLI to exit.
    *
-   * @returns Its exit code, the stdout lines not read with `nextLine()`, and stderr.
+   * @returns Its exit code, and the output not read with `nextLine()` or `nextErrorLine()`.
    */
   finished(): Promise<CliResult> {
     this.#result ??= (async () => {
-      const unread: string[] = [];
-      for (let line = await this.#lines.read(); !line.done; line = await this.#lines.read()) {
-        unread.push(line.value);
-      }
-      const [status, stderr] = await Promise.all([this.#child.status, this.#stderr]);
-      return { code: status.code, stdout: unread.map((line) => `${line}\n`).join(""), stderr };
+      const [stdout, stderr, status] = await Promise.all([
+        rest(this.#stdout),
+        rest(this.#stderr),
+        this.#child.status,
+      ]);
+      return { code: status.code, stdout, stderr };
     })();
     return this.#result;
   }
@@ -124,6 +131,19 @@ export class RunningCli implements AsyncDisposable {
     }
     await this.finished();
   }
+}
+
+function lines(stream: ReadableStream<Uint8Array>): ReadableStreamDefaultReader<string> {
+  return stream.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter()).getReader();
+}
+
+/** The lines left in `reader`, each with its newline. */
+async function rest(reader: ReadableStreamDefaultReader<string>): Promise<string> {
+  let text = "";
+  for (let line = await reader.read(); !line.done; line = await reader.read()) {
+    text += `${line.value}\n`;
+  }
+  return text;
 }
 
 function lineSplitter(): TransformStream<string, string> {

@@ -257,14 +257,22 @@ Deno.test("idlewatcher docker wait", async (t) => {
         name,
         "wait",
         "running",
+        "--verbose",
         "--socket",
         engine.socketPath,
       ]);
-      // Only removal ends this wait; until the CLI has read the status, a removal is the same.
+      // --verbose logs each API call: once the status was read twice, the wait is under way.
+      let reads = 0;
+      while (reads < 2) {
+        const line = await cli.nextErrorLine();
+        assert.ok(line !== undefined, "the CLI logs its calls");
+        if (line.includes(`/containers/${name}/json 200`)) reads++;
+      }
       await api.remove(name);
       const result = await cli.finished();
       assert.equal(result.code, 3, result.stderr);
-      assertOneErrorLine(result, new RegExp(name));
+      assert.equal(result.stdout, "");
+      assert.match(result.stderr, /\nidlewatcher: Cannot read the status of container .*404/);
     });
   }
 });
@@ -309,6 +317,22 @@ Deno.test("idlewatcher docker watch", async (t) => {
         }
       },
     );
+  }
+  for (const engine of requireEngines(t)) {
+    await t.step(`${engine.name}: exits 3 once the container is removed`, async () => {
+      await using api = new EngineApi(engine);
+      const name = await sleeper(api, "cli-watch-gone");
+      await api.start(name);
+      await using cli = new RunningCli(["docker", name, "watch", "--socket", engine.socketPath]);
+      await firstWatchLine(cli, api, name);
+      await api.remove(name);
+      const result = await cli.finished();
+      assert.equal(result.code, 3, result.stderr);
+      assert.match(result.stdout, new RegExp(`destroyed ${name}\n$`));
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0], /^idlewatcher: .*docker ps -a/);
+    });
   }
   await t.step("text lines: time, action, name", async () => {
     const [engine] = requireEngines(t);
