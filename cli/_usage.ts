@@ -25,8 +25,8 @@ Commands:
   kill  [--signal S]               send S (default SIGKILL; Proxmox: a hard stop)
   pause                            freeze the container
   unpause                          thaw the container
-  watch                            print lifecycle events until Ctrl-C; transient errors go to
-                                   stderr and the watch keeps going
+  watch                            print lifecycle events until Ctrl-C or the container's
+                                   removal; transient errors go to stderr, the watch keeps going
   wait  <status> [--timeout SECONDS]
                                    return when the container is <status> (running, stopped,
                                    paused or error); without --timeout, wait until Ctrl-C
