@@ -29,6 +29,14 @@ export interface CommandContext {
 /** How often `wait` re-reads the status even without events, in case one was missed. */
 const WAIT_RECHECK_MS = 10_000;
 
+const PROGRESSIVE = {
+  start: "starting",
+  stop: "stopping",
+  kill: "killing",
+  pause: "pausing",
+  unpause: "unpausing",
+} as const;
+
 const PAST_TENSE = {
   start: "started",
   stop: "stopped",
@@ -73,7 +81,7 @@ export async function runCommand(context: CommandContext): Promise<number> {
 async function act(context: CommandContext, command: keyof typeof PAST_TENSE): Promise<void> {
   const { invocation, provider, signal } = context;
   const container = invocation.target.container;
-  using _ = new Progress(context.stderr, (s) => `${command}: ${container}… ${s}s`);
+  using _ = new Progress(context.stderr, (s) => `${PROGRESSIVE[command]} ${container}… ${s}s`);
   switch (command) {
     case "start":
       return await provider.containerStart({ signal });
