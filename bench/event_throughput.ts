@@ -4,12 +4,17 @@
  * next to dockerode's getEvents plus JSON parsing on the same stream, and a
  * naive fetch + TextDecoderStream + split for context.
  *
+ * Each client runs in a process of its own (this file with `--child`, or the
+ * Node peer), so that one's garbage does not slow another; their rounds
+ * interleave, in a rotating order, and each result is the median.
+ *
  *   deno run -A bench/event_throughput.ts
  *
  * @module
  */
 
 import {
+  type Child,
   denoChild,
   fmt,
   fmtRatio,
@@ -17,37 +22,38 @@ import {
   log,
   main,
   median,
+  nodeChild,
   NOT_BUILT,
   type Row,
-  runNodePeer,
   tempDir,
 } from "./_harness.ts";
 import { type DockerModule, dockerWatchBuilt, loadDocker } from "./_ours.ts";
 import { drainWatch } from "./_watch_drain.ts";
 
 const EVENTS = 200_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const ROUND_TIMEOUT_MS = 40_000;
+const GOAL = "≥ 1.0x dockerode (stretch 2x)";
 
-interface Ready {
+interface Target {
+  socket: string;
   watchedId: string;
   watchedEvents: number;
-  streamBytes: number;
 }
 
 /** Ours: one provider per round, its watch drained until the watched container's last event. */
-async function oursRound(docker: DockerModule, socket: string, ready: Ready): Promise<number> {
-  using provider = docker.newDockerProvider({ url: `unix://${socket}` }, ready.watchedId);
-  const result = await drainWatch(provider, ready.watchedEvents, ROUND_TIMEOUT_MS);
-  if (result.events !== ready.watchedEvents) {
-    throw new Error(`watch delivered ${result.events} of ${ready.watchedEvents} events`);
+async function oursRound(docker: DockerModule, target: Target): Promise<number> {
+  using provider = docker.newDockerProvider({ url: `unix://${target.socket}` }, target.watchedId);
+  const result = await drainWatch(provider, target.watchedEvents, ROUND_TIMEOUT_MS);
+  if (result.events !== target.watchedEvents) {
+    throw new Error(`watch delivered ${result.events} of ${target.watchedEvents} events`);
   }
   return result.seconds;
 }
 
 /** The naive way on Deno: fetch, TextDecoderStream, split lines, JSON.parse each. */
-async function naiveRound(socket: string, ready: Ready): Promise<number> {
-  using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+async function naiveRound(target: Target): Promise<number> {
+  using client = Deno.createHttpClient({ proxy: { transport: "unix", path: target.socket } });
   const began = performance.now();
   const filters = encodeURIComponent(JSON.stringify({ type: ["container"] }));
   const response = await fetch(`http://docker/v1.41/events?filters=${filters}`, {
@@ -56,16 +62,30 @@ async function naiveRound(socket: string, ready: Ready): Promise<number> {
   });
   const lines = response.body!.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter());
   let watched = 0;
+  let events = 0;
   for await (const line of lines) {
     if (!line) continue;
     const event = JSON.parse(line) as { Type: string; Actor: { ID: string } };
-    if (event.Type === "container" && event.Actor.ID === ready.watchedId) watched++;
-    if (watched === ready.watchedEvents) break;
+    events++;
+    if (event.Type === "container" && event.Actor.ID === target.watchedId) watched++;
+    if (watched === target.watchedEvents) break;
   }
+  if (events !== EVENTS) throw new Error(`parsed ${events} of ${EVENTS} events`);
   return (performance.now() - began) / 1000;
 }
 
-const GOAL = "≥ 1.0x dockerode (stretch 2x)";
+/** Child: runs one round per stdin line and answers `{"seconds":...}`. */
+async function child(who: "ours" | "naive", target: Target): Promise<void> {
+  const docker = who === "ours" ? await loadDocker() : undefined;
+  console.log(JSON.stringify({ ready: true }));
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(
+    lineSplitter(),
+  );
+  for await (const _line of lines) {
+    const seconds = who === "ours" ? await oursRound(docker!, target) : await naiveRound(target);
+    console.log(JSON.stringify({ seconds }));
+  }
+}
 
 async function run(): Promise<Row[]> {
   const dir = await tempDir("events");
@@ -76,94 +96,91 @@ async function run(): Promise<Row[]> {
     "--events",
     String(EVENTS),
   ]);
-  const ready = await engine.nextJson<Ready>();
-  const loaded = await loadDocker();
-  const docker = dockerWatchBuilt(loaded) ? loaded : undefined;
+  const ready = await engine.nextJson<
+    { watchedId: string; watchedEvents: number; streamBytes: number }
+  >();
+  const args = [socket, ready.watchedId, String(ready.watchedEvents)];
+  const built = dockerWatchBuilt(await loadDocker());
 
-  const ours: number[] = [];
-  const naive: number[] = [];
-  // Round 0 is a warm-up (JIT), not counted.
-  for (let round = 0; round <= ROUNDS; round++) {
-    log(`event throughput round ${round}/${ROUNDS}`);
-    const first = round % 2 ? "naive" : "ours";
-    for (const who of [first, first === "ours" ? "naive" : "ours"]) {
-      if (who === "ours" && docker) {
-        const seconds = await oursRound(docker, socket, ready);
-        if (round > 0) ours.push(seconds);
-      } else if (who === "naive") {
-        const seconds = await naiveRound(socket, ready);
-        if (round > 0) naive.push(seconds);
+  const clients = new Map<string, Child>();
+  const errors = new Map<string, string>();
+  const start = async (name: string, make: () => Child | Promise<Child>) => {
+    try {
+      const proc = await make();
+      await proc.nextJson();
+      clients.set(name, proc);
+    } catch (error) {
+      errors.set(name, `error: ${(error as Error).message.slice(0, 200)}`);
+    }
+  };
+  if (built) {
+    await start(
+      "ours",
+      () => denoChild("ours", "event_throughput.ts", ["--child", "ours", ...args], { stdin: true }),
+    );
+  }
+  await start(
+    "naive",
+    () => denoChild("naive", "event_throughput.ts", ["--child", "naive", ...args], { stdin: true }),
+  );
+  await start(
+    "dockerode",
+    () => nodeChild("event_throughput.mjs", [...args, String(EVENTS)], { stdin: true }),
+  );
+
+  const seconds = new Map<string, number[]>([...clients.keys()].map((name) => [name, []]));
+  const names = [...clients.keys()];
+  try {
+    // Round 0 is a warm-up (JIT), not counted.
+    for (let round = 0; round <= ROUNDS; round++) {
+      log(`event throughput round ${round}/${ROUNDS}`);
+      for (let i = 0; i < names.length; i++) {
+        const name = names[(round + i) % names.length];
+        const answer = await clients.get(name)!.call<{ seconds: number }>(
+          { round },
+          ROUND_TIMEOUT_MS + 5000,
+        );
+        if (round > 0) seconds.get(name)!.push(answer.seconds);
       }
     }
+  } finally {
+    await Promise.all([...clients.values()].map((proc) => proc[Symbol.asyncDispose]()));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  log("event throughput: dockerode");
-  let peer: { seconds: number[] } | undefined;
-  let peerError = "";
-  try {
-    peer = await runNodePeer("event_throughput.mjs", [
-      socket,
-      ready.watchedId,
-      String(ready.watchedEvents),
-      String(EVENTS),
-      String(ROUNDS),
-    ]);
-  } catch (error) {
-    peerError = `error: ${(error as Error).message.slice(0, 200)}`;
-  }
-  await Deno.remove(dir, { recursive: true }).catch(() => {});
 
-  const rate = (seconds: number[]) => EVENTS / median(seconds);
-  const rateText = (seconds: number[]) =>
-    `${fmt(rate(seconds))} events/s (${
-      fmt((ready.streamBytes / median(seconds)) / 1048576, 0)
-    } MiB/s)`;
-  const peerText = peer ? `dockerode ${rateText(peer.seconds)}` : peerError;
-  const naiveText = `naive fetch ${rateText(naive)}`;
+  const rate = (name: string) => EVENTS / median(seconds.get(name) ?? []);
+  const rateText = (name: string) =>
+    errors.get(name) ??
+      `${fmt(rate(name))} events/s (${
+        fmt(ready.streamBytes / median(seconds.get(name)!) / 1048576)
+      } MiB/s)`;
   const data = {
     events: EVENTS,
     streamBytes: ready.streamBytes,
-    oursSeconds: ours,
-    naiveSeconds: naive,
-    dockerodeSeconds: peer?.seconds,
+    seconds: Object.fromEntries(seconds),
   };
-  if (!docker) {
-    return [
-      {
-        metric: "event throughput vs dockerode",
-        ours: NOT_BUILT,
-        peer: peerText,
-        ratio: "",
-        goal: GOAL,
-        met: "n/a",
-        data,
-      },
-      {
-        metric: "event throughput vs naive fetch (context)",
-        ours: NOT_BUILT,
-        peer: naiveText,
-        ratio: "",
-        goal: "context",
-        met: "info",
-        data,
-      },
-    ];
-  }
-  const vsPeer = peer ? rate(ours) / rate(peer.seconds) : NaN;
+  const peerText = errors.get("dockerode") ?? `dockerode ${rateText("dockerode")}`;
+  const naiveText = errors.get("naive") ?? `naive fetch ${rateText("naive")}`;
+  const oursText = built ? rateText("ours") : NOT_BUILT;
+  const vsPeer = rate("ours") / rate("dockerode");
+  const measured = clients.has("ours") && clients.has("dockerode");
   return [
     {
       metric: "event throughput vs dockerode",
-      ours: rateText(ours),
+      ours: oursText,
       peer: peerText,
-      ratio: fmtRatio(vsPeer),
+      ratio: measured ? fmtRatio(vsPeer) : "",
       goal: GOAL,
-      met: !peer ? "n/a" : vsPeer >= 1 ? "yes" : "no",
+      met: !measured ? "n/a" : vsPeer >= 1 ? "yes" : "no",
       data,
     },
     {
       metric: "event throughput vs naive fetch (context)",
-      ours: rateText(ours),
+      ours: oursText,
       peer: naiveText,
-      ratio: fmtRatio(rate(ours) / rate(naive)),
+      ratio: clients.has("ours") && clients.has("naive")
+        ? fmtRatio(rate("ours") / rate("naive"))
+        : "",
       goal: "context",
       met: "info",
       data,
@@ -171,4 +188,11 @@ async function run(): Promise<Row[]> {
   ];
 }
 
-if (import.meta.main) await main(run);
+if (import.meta.main) {
+  const [flag, who, socket, watchedId, watchedEvents] = Deno.args;
+  if (flag === "--child" && (who === "ours" || who === "naive")) {
+    await child(who, { socket, watchedId, watchedEvents: Number(watchedEvents) });
+  } else {
+    await main(run);
+  }
+}

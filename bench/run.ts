@@ -24,7 +24,7 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     file: "event_throughput",
     timeout: 150,
     how:
-      "A fake engine floods 200,000 Docker event lines (~540 bytes, 50 containers, every 50th the watched one) in 64 KiB chunked-encoding chunks; time from watch() to the watched container's last event. Peers: dockerode getEvents + split + JSON.parse; naive fetch + TextDecoderStream + split + JSON.parse. Median of 3.",
+      "A fake engine floods 200,000 Docker event lines (~540 bytes, 50 containers, every 50th the watched one) in 64 KiB chunked-encoding chunks; time from watch() to the watched container's last event. Peers: dockerode getEvents + split + JSON.parse; naive fetch + TextDecoderStream + split + JSON.parse. Median of 5, each client in its own process, rounds interleaved.",
   },
   {
     file: "watch_memory",

@@ -1,10 +1,12 @@
 // Peer for bench/event_throughput.ts: dockerode getEvents, the stream split into lines and
 // JSON-parsed as a dockerode user does, until the watched container's last event arrives.
-// Usage: node event_throughput.mjs SOCKET WATCHED_ID WATCHED_EVENTS TOTAL_EVENTS ROUNDS
-// Prints {"seconds":[per round], "events":[events parsed per round], "watched":[...]}.
+// Usage: node event_throughput.mjs SOCKET WATCHED_ID WATCHED_EVENTS TOTAL_EVENTS
+// Prints {"ready":true}, then runs one round per line on stdin and answers each with
+// {"seconds": from the request to the last watched event}. Ends when stdin closes.
 import Docker from "dockerode";
+import { createInterface } from "node:readline";
 
-const [socketPath, watchedId, watchedEvents, totalEvents, rounds] = process.argv.slice(2);
+const [socketPath, watchedId, watchedEvents, totalEvents] = process.argv.slice(2);
 const docker = new Docker({ socketPath, version: "v1.41" });
 
 async function drain() {
@@ -27,7 +29,9 @@ async function drain() {
       if (watched === Number(watchedEvents)) {
         const seconds = Number(process.hrtime.bigint() - began) / 1e9;
         stream.destroy();
-        resolve({ seconds, events, watched });
+        if (events !== Number(totalEvents)) {
+          reject(new Error(`parsed ${events} of ${totalEvents} events`));
+        } else resolve(seconds);
       }
     });
     stream.on("error", reject);
@@ -35,13 +39,7 @@ async function drain() {
   });
 }
 
-const result = { seconds: [], events: [], watched: [] };
-await drain(); // warm-up (JIT), not counted
-for (let r = 0; r < Number(rounds); r++) {
-  const { seconds, events, watched } = await drain();
-  if (events !== Number(totalEvents)) throw new Error(`parsed ${events} of ${totalEvents} events`);
-  result.seconds.push(seconds);
-  result.events.push(events);
-  result.watched.push(watched);
+console.log(JSON.stringify({ ready: true }));
+for await (const _line of createInterface({ input: process.stdin })) {
+  console.log(JSON.stringify({ seconds: await drain() }));
 }
-console.log(JSON.stringify(result));
