@@ -1,13 +1,20 @@
 /**
  * PVE tasks: every power action answers with a UPID at once and runs in the
- * background. This file parses UPIDs, waits for a task with adaptive polling,
- * and finds a CT's latest power task.
+ * background. This file parses UPIDs, waits for a task at check times learned
+ * from how long the same kind of task took before, and finds a CT's latest
+ * power task.
  *
  * @module
  */
 
 import type { RequestContext } from "./_errors.ts";
-import { backoff, delay, POLL_BACKOFF } from "./_timing.ts";
+import {
+  delay,
+  learnTaskEnd,
+  type TaskChecksSeen,
+  taskCheckTimes,
+  type TaskEnd,
+} from "./_timing.ts";
 import type { Transport } from "./_transport.ts";
 
 /** A parsed task id. */
@@ -60,6 +67,49 @@ export function taskStatusPath(upid: Upid): string {
   return `/nodes/${encodeURIComponent(upid.node)}/tasks/${encodeURIComponent(upid.value)}/status`;
 }
 
+/** How many kinds of task (node, type, guest) a client remembers the ends of. */
+const REMEMBERED_TASKS = 1_024;
+
+/**
+ * When tasks ended, by node, task type and guest: what {@linkcode waitForTask}
+ * learned, for its next waits. Keeps the {@linkcode REMEMBERED_TASKS} kinds
+ * learned most recently.
+ */
+export class TaskEnds {
+  #ends = new Map<string, TaskEnd>();
+
+  /** What is known of tasks like `upid`; `undefined` when nothing. */
+  get(upid: Upid): TaskEnd | undefined {
+    return this.#ends.get(taskKind(upid));
+  }
+
+  /** Folds what a wait for `upid` saw (a task that ended OK) into what is known. */
+  learn(upid: Upid, seen: TaskChecksSeen): void {
+    const kind = taskKind(upid);
+    const learned = learnTaskEnd(this.#ends.get(kind), seen);
+    this.#ends.delete(kind);
+    this.#ends.set(kind, learned);
+    if (this.#ends.size > REMEMBERED_TASKS) this.#ends.delete(this.#ends.keys().next().value!);
+  }
+}
+
+function taskKind(upid: Upid): string {
+  return `${upid.node}/${upid.type}/${upid.id}`;
+}
+
+// One store per transport, so per client: its providers share what they learn.
+const endsOfTransport = new WeakMap<Transport, TaskEnds>();
+
+/** The task ends learned on `transport`. */
+export function taskEndsOf(transport: Transport): TaskEnds {
+  let ends = endsOfTransport.get(transport);
+  if (ends === undefined) {
+    ends = new TaskEnds();
+    endsOfTransport.set(transport, ends);
+  }
+  return ends;
+}
+
 /** Options of {@linkcode waitForTask}. */
 export interface WaitForTaskOptions {
   signal: AbortSignal;
@@ -72,10 +122,11 @@ export interface WaitForTaskOptions {
 }
 
 /**
- * Polls a task's status until it stops: first after 15 ms, then backing off
- * ×1.5 up to 1 s. Resolves with its exit status, or `undefined` when
- * `doneWhileRunning` ended the wait. Rejects with `signal.reason` at once
- * when the signal aborts.
+ * Polls a task's status until it stops, at the times {@linkcode taskCheckTimes}
+ * gives from what earlier waits on this client for this kind of task learned
+ * (counted from the call), and learns from a task that ends OK. Resolves with its exit
+ * status, or `undefined` when `doneWhileRunning` ended the wait. Rejects with
+ * `signal.reason` at once when the signal aborts.
  */
 export async function waitForTask(
   transport: Transport,
@@ -83,13 +134,24 @@ export async function waitForTask(
   options: WaitForTaskOptions,
 ): Promise<string | undefined> {
   const { signal, context, doneWhileRunning } = options;
-  for (const wait of backoff(POLL_BACKOFF)) {
-    await delay(wait, signal);
+  const ends = taskEndsOf(transport);
+  const start = performance.now();
+  let running: number | undefined;
+  for (const time of taskCheckTimes(ends.get(upid))) {
+    const wait = start + time - performance.now();
+    if (wait > 0) await delay(wait, signal);
+    // What the check saw holds at the time it was sent, which may be a little late.
+    const sent = performance.now() - start;
     const task = await transport.request("GET", taskStatusPath(upid), { signal, context }) as {
       status?: string;
       exitstatus?: string;
     } | null;
-    if (task?.status !== "running") return String(task?.exitstatus ?? "");
+    if (task?.status !== "running") {
+      const exitstatus = String(task?.exitstatus ?? "");
+      if (isTaskOk(exitstatus)) ends.learn(upid, { running, done: sent });
+      return exitstatus;
+    }
+    running = sent;
     if (doneWhileRunning && await doneWhileRunning()) return undefined;
   }
   throw new Error("unreachable");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { isTaskOk, parseUpid, taskStatusPath } from "../../proxmox/_tasks.ts";
+import { isTaskOk, parseUpid, TaskEnds, taskStatusPath, type Upid } from "../../proxmox/_tasks.ts";
+import { learnTaskEnd, taskCheckTimes, type TaskEnd } from "../../proxmox/_timing.ts";
 
 Deno.test("parseUpid() reads PVE's task ids", { permissions: "none" }, async (t) => {
   await t.step("a token's task", () => {
@@ -58,5 +59,169 @@ Deno.test(
       taskStatusPath(upid),
       "/nodes/pve2/tasks/UPID%3Apve2%3A0012A3F4%3A0ABCDEF0%3A66A1B2C3%3Avzstart%3A101%3Aidle%40pve!watcher%3A/status",
     );
+  },
+);
+
+/** The first `count` times of a schedule. */
+function first(count: number, learned?: TaskEnd): number[] {
+  const times: number[] = [];
+  for (const time of taskCheckTimes(learned)) {
+    times.push(time);
+    if (times.length === count) return times;
+  }
+  return times;
+}
+
+Deno.test("taskCheckTimes() schedules the checks of a task", { permissions: "none" }, async (t) => {
+  await t.step("nothing learned: 20 ms, then waits growing ×1.5 up to 300 ms", () => {
+    assert.deepEqual(
+      first(10),
+      [20, 50, 95, 162.5, 263.75, 415.625, 643.4375, 943.4375, 1243.4375, 1543.4375],
+    );
+  });
+  await t.step("a narrow bracket: one check at its end, then 20 ms, 30 ms... past it", () => {
+    assert.deepEqual(first(4, { running: 985, done: 1000, hits: 0 }), [1000, 1020, 1050, 1095]);
+  });
+  await t.step("a wide bracket: split evenly, at most 4 checks, at least 20 ms apart", () => {
+    assert.deepEqual(first(5, { running: 400, done: 640, hits: 0 }), [460, 520, 580, 640, 660]);
+    assert.deepEqual(first(3, { running: 100, done: 130, hits: 0 }), [115, 130, 150]);
+  });
+  await t.step("after 8 hits in a row: a probe below the end, deeper while probes hit", () => {
+    const bracket = { running: 990, done: 1000 };
+    assert.deepEqual(first(3, { ...bracket, hits: 8 }), [900, 1000, 1020]);
+    assert.deepEqual(first(2, { ...bracket, hits: 9 }), [800, 1000]);
+    assert.deepEqual(first(2, { running: 90, done: 100, hits: 8 }), [60, 100]);
+    assert.deepEqual(first(2, { ...bracket, hits: 30 }), [1000, 1020]);
+  });
+  await t.step("after a slower task: the quicker bracket's end first", () => {
+    assert.deepEqual(
+      first(6, { running: 2900, done: 3000, hits: 0, quicker: { running: 990, done: 1000 } }),
+      [1000, 2925, 2950, 2975, 3000, 3020],
+    );
+  });
+  await t.step("no two checks more than 3 s apart", () => {
+    const times = first(3, { running: 7990, done: 8000, hits: 0 });
+    assert.deepEqual(times.map(Math.round), [2667, 5333, 8000]);
+  });
+});
+
+Deno.test("learnTaskEnd() keeps a bracket of a task's end", { permissions: "none" }, async (t) => {
+  await t.step("the first wait", () => {
+    assert.deepEqual(learnTaskEnd(undefined, { running: 985, done: 1000 }), {
+      running: 985,
+      done: 1000,
+      hits: 0,
+    });
+    assert.deepEqual(learnTaskEnd(undefined, { done: 20 }), { running: 0, done: 20, hits: 1 });
+  });
+  await t.step("brackets that agree are intersected (a late check does not creep)", () => {
+    const learned = { running: 985, done: 1000, hits: 2 };
+    assert.deepEqual(learnTaskEnd(learned, { done: 1001.5 }), { ...learned, hits: 3 });
+    assert.deepEqual(learnTaskEnd(learned, { running: 990, done: 1003 }), {
+      running: 990,
+      done: 1000,
+      hits: 0,
+    });
+  });
+  await t.step("a quicker task replaces the bracket", () => {
+    const learned = { running: 985, done: 1000, hits: 8 };
+    assert.deepEqual(learnTaskEnd(learned, { running: 600, done: 620 }), {
+      running: 600,
+      done: 620,
+      hits: 0,
+    });
+    assert.deepEqual(learnTaskEnd(learned, { done: 900 }), { running: 0, done: 900, hits: 9 });
+  });
+  await t.step("a slower task replaces it, keeping the quicker one", () => {
+    const learned = { running: 985, done: 1000, hits: 3 };
+    assert.deepEqual(learnTaskEnd(learned, { running: 2950, done: 3000 }), {
+      running: 2950,
+      done: 3000,
+      hits: 0,
+      quicker: { running: 985, done: 1000 },
+    });
+  });
+  await t.step("after a slower task: quick again, or slow again", () => {
+    const learned = {
+      running: 2950,
+      done: 3000,
+      hits: 0,
+      quicker: { running: 985, done: 1000 },
+    };
+    assert.deepEqual(learnTaskEnd(learned, { done: 1000.8 }), {
+      running: 985,
+      done: 1000,
+      hits: 1,
+    });
+    assert.deepEqual(learnTaskEnd(learned, { running: 2960, done: 2990 }), {
+      running: 2960,
+      done: 2990,
+      hits: 0,
+    });
+  });
+});
+
+Deno.test(
+  "taskCheckTimes() and learnTaskEnd() settle on one check soon after a steady task ends",
+  { permissions: "none" },
+  () => {
+    const WAITS = 40;
+    const SETTLED = 5;
+    for (const duration of [10, 100, 500, 1_000, 2_000, 5_000]) {
+      // One check; two when the connection needs a keep-alive check on the way.
+      const steady = duration > 3_000 ? 2 : 1;
+      let learned: TaskEnd | undefined;
+      let probes = 0;
+      for (let wait = 0; wait < WAITS; wait++) {
+        let running: number | undefined;
+        let checks = 0;
+        for (const time of taskCheckTimes(learned)) {
+          checks++;
+          if (time < duration) {
+            running = time;
+            continue;
+          }
+          if (wait >= SETTLED) {
+            const label = `${duration} ms, wait ${wait}`;
+            assert.ok(time - duration < 20, `${label}: found ${time - duration} ms late`);
+            assert.ok(checks <= steady + 1, `${label}: ${checks} checks`);
+            if (checks > steady) probes++;
+          }
+          learned = learnTaskEnd(learned, { running, done: time });
+          break;
+        }
+      }
+      // A probe (one more check) after every 8 waits that needed one.
+      assert.ok(probes <= Math.ceil((WAITS - SETTLED) / 9), `${duration} ms: ${probes} probes`);
+    }
+  },
+);
+
+/** A UPID of `type` for guest `id` on `node`. */
+function upidOf(node: string, type: string, id: string): Upid {
+  return parseUpid(`UPID:${node}:0012A3F4:0ABCDEF0:66A1B2C3:${type}:${id}:root@pam:`)!;
+}
+
+Deno.test(
+  "TaskEnds keeps one bracket per node, task type and guest, the latest 1024",
+  { permissions: "none" },
+  () => {
+    const ends = new TaskEnds();
+    ends.learn(upidOf("pve", "vzstart", "101"), { running: 980, done: 1000 });
+    assert.deepEqual(ends.get(upidOf("pve", "vzstart", "101")), {
+      running: 980,
+      done: 1000,
+      hits: 0,
+    });
+    assert.equal(ends.get(upidOf("pve", "vzstop", "101")), undefined);
+    assert.equal(ends.get(upidOf("pve", "vzstart", "102")), undefined);
+    assert.equal(ends.get(upidOf("pve2", "vzstart", "101")), undefined);
+    for (let vmid = 1000; vmid < 2023; vmid++) {
+      ends.learn(upidOf("pve", "vzstart", String(vmid)), { done: 50 });
+    }
+    assert.ok(ends.get(upidOf("pve", "vzstart", "101")));
+    ends.learn(upidOf("pve", "vzstart", "2023"), { done: 50 });
+    assert.equal(ends.get(upidOf("pve", "vzstart", "101")), undefined);
+    assert.ok(ends.get(upidOf("pve", "vzstart", "1000")));
   },
 );
