@@ -33,6 +33,7 @@ import type { HttpResponse } from "../_http/client.ts";
 import { containerPath, NOT_FOUND } from "./_api.ts";
 import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
 import { ContainerWatch } from "./_watch_container.ts";
+import { StreamPosition } from "./_watch_position.ts";
 import {
   backoffDelay,
   type BackoffOptions,
@@ -41,12 +42,10 @@ import {
   sleep,
 } from "./_watch_retry.ts";
 import {
-  compareNano,
   type ContainerState,
   EventFormatError,
   eventsPath,
   type EventsQuery,
-  formatTime,
   lineTimeNano,
   mayConcern,
   parseEventLine,
@@ -73,10 +72,6 @@ export interface WatchHubOptions {
   requestTimeout?: number;
 }
 
-/** How far before the newest event a resume starts, in nanoseconds (covers Podman's float `since`). */
-const RESUME_OVERLAP_NS = 1_000_000n;
-/** The most lines kept to skip repeats after a resume. */
-const MAX_RECENT = 10_000;
 /** Lines kept to hand a new watch what arrived while its container was inspected. */
 const RING_SIZE = 256;
 /** Inspections running at once, for starting watches and for a resync. */
@@ -100,14 +95,7 @@ export class WatchHub {
   #run: { stop: AbortController; done: Promise<void> } | undefined;
   #live = false;
   #failures = 0;
-  /** The newest `timeNano` seen, and its line. */
-  #latest: string | undefined;
-  #latestLine = "";
-  /** Lines seen recently, by `timeNano`, to skip them when a resume repeats them. */
-  #recent = new Map<string, { at: number; lines: string[] }>();
-  /** A line whose repetition proves a replay joins up with what was seen. */
-  #probe: string | undefined;
-  #probeSeen = false;
+  #position = new StreamPosition();
   /** Free inspection slots for starting watches, and who waits for one. */
   #slots = INSPECT_CONCURRENCY;
   #slotWaiters: (() => void)[] = [];
@@ -136,6 +124,11 @@ export class WatchHub {
     this.#prefix = failurePrefix(this.#context);
   }
 
+  /** Whether the events stream is subscribed now. */
+  get connected(): boolean {
+    return this.#live;
+  }
+
   /** How many watches the stream feeds now (started, not ended). */
   get watching(): number {
     return this.#registered;
@@ -161,7 +154,10 @@ export class WatchHub {
       signal.addEventListener("abort", onAbort, { once: true });
       watch.onEnd(() => signal.removeEventListener("abort", onAbort));
     }
-    watch.task = this.#begin(watch);
+    watch.task = this.#begin(watch).catch((error) => {
+      watch.report(() => asError(error));
+      watch.end();
+    });
     return watch.streams;
   }
 
@@ -255,9 +251,7 @@ export class WatchHub {
   }
 
   #start(): void {
-    this.#latest = undefined;
-    this.#latestLine = "";
-    this.#recent.clear();
+    this.#position.reset();
     this.#ring.fill(undefined);
     this.#failures = 0;
     const stop = new AbortController();
@@ -292,27 +286,22 @@ export class WatchHub {
   /** One connection: resync what needs it, then follow the live stream until it ends. */
   async #session(signal: AbortSignal, onLive: () => void): Promise<void> {
     await this.#resync(signal);
-    const since = this.#latest === undefined
-      ? undefined
-      : formatTime(BigInt(this.#latest) - RESUME_OVERLAP_NS);
-    const response = await this.#openEvents({ since }, signal);
+    if (!this.#position.known) await this.#readClock(signal);
+    const response = await this.#openEvents({ since: this.#position.resumeSince() }, signal);
     this.#live = true;
     onLive();
-    const positioning = this.#latest === undefined ? this.#position(signal) : undefined;
-    try {
-      await this.#pump(response, signal);
-    } finally {
-      await positioning;
-    }
+    await this.#pump(response, signal);
   }
 
   /**
-   * Gives a stream that has seen no event yet a position to resume from:
-   * the daemon's clock (`SystemTime` of `/info`), read once the stream is
-   * subscribed. Without it, a drop before the first event could only be
-   * recovered by inspecting. Failures are left to the next session.
+   * Gives a stream that has seen no event yet a position, so that even a
+   * drop before its first event loses nothing: the daemon's clock, from
+   * `SystemTime` of `/info`, or from the answer's `Date` (whole seconds)
+   * when a socket proxy refuses `/info`. The first request then replays
+   * from there, which also covers the moment between a watch's inspection
+   * and the subscription.
    */
-  async #position(signal: AbortSignal): Promise<void> {
+  async #readClock(signal: AbortSignal): Promise<void> {
     const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("info"));
     try {
       const response = await this.#client.send({
@@ -322,15 +311,19 @@ export class WatchHub {
         idempotent: true,
         context: this.#context,
       });
-      if (response.status !== 200 || this.#latest !== undefined || signal.aborted) return;
-      const { SystemTime } = JSON.parse(decoder.decode(response.body)) as { SystemTime?: unknown };
-      const now = parseTimestamp(SystemTime);
-      if (now !== undefined && this.#latest === undefined) {
-        this.#latest = now.toString();
-        this.#latestLine = "";
+      let now: bigint | undefined;
+      if (response.status === 200) {
+        try {
+          now = parseTimestamp(
+            (JSON.parse(decoder.decode(response.body)) as { SystemTime?: unknown }).SystemTime,
+          );
+        } catch {
+          // Not JSON: the Date below will do.
+        }
       }
-    } catch {
-      // No position: a drop before the first event is then recovered by inspecting.
+      const seconds = dateSeconds(response.headers);
+      now ??= seconds === undefined ? undefined : BigInt(seconds) * 1_000_000_000n;
+      if (now !== undefined) this.#position.setClock(now);
     } finally {
       bounded.clear();
     }
@@ -368,26 +361,25 @@ export class WatchHub {
     podman: boolean,
     seconds: number | undefined,
   ): Promise<boolean> {
-    if (this.#latest === undefined) return false;
-    const since = formatTime(BigInt(this.#latest) - RESUME_OVERLAP_NS);
+    const since = this.#position.resumeSince();
+    if (since === undefined) return false;
     let query: EventsQuery;
     if (podman) query = { since, stream: false };
     else if (seconds !== undefined) query = { since, until: String(seconds + 1) };
     else return false;
-    this.#probe = this.#latestLine;
-    this.#probeSeen = false;
+    this.#position.startProbe();
     const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("replay"));
     try {
       const response = await this.#openEvents(query, bounded.signal);
       await this.#pump(response, bounded.signal);
-      return this.#probeSeen;
+      return this.#position.endProbe();
     } catch (error) {
       // A daemon whose clock went back refuses `since` after `until`: nothing to join.
       if (error instanceof ApiError && error.status === 400) return false;
       throw error;
     } finally {
       bounded.clear();
-      this.#probe = undefined;
+      this.#position.endProbe();
     }
   }
 
@@ -527,7 +519,7 @@ export class WatchHub {
 
   #onLine(text: string): void {
     const timeNano = lineTimeNano(text);
-    if (timeNano !== undefined && this.#repeated(text, timeNano)) return;
+    if (timeNano !== undefined && !this.#position.admit(text, timeNano)) return;
     this.#ring[++this.#seq % RING_SIZE] = text;
     if (this.#registered === 0 || !mayConcern(text, this.#byId)) return;
     let event;
@@ -555,33 +547,6 @@ export class WatchHub {
         action: "watch",
       }),
     );
-  }
-
-  /**
-   * Tells whether a line was seen already (a resume repeats some), and
-   * records it otherwise, moving the stream's position forward.
-   */
-  #repeated(text: string, timeNano: string): boolean {
-    const entry = this.#recent.get(timeNano);
-    if (entry !== undefined) {
-      if (entry.lines.includes(text)) {
-        if (text === this.#probe) this.#probeSeen = true;
-        return true;
-      }
-      entry.lines.push(text);
-    } else {
-      this.#recent.set(timeNano, { at: Number(timeNano), lines: [text] });
-    }
-    if (this.#latest === undefined || compareNano(timeNano, this.#latest) > 0) {
-      this.#latest = timeNano;
-      this.#latestLine = text;
-      const floor = Number(timeNano) - Number(RESUME_OVERLAP_NS);
-      for (const [key, { at }] of this.#recent) {
-        if (at >= floor && this.#recent.size <= MAX_RECENT) break;
-        this.#recent.delete(key);
-      }
-    }
-    return false;
   }
 
   /** Reports a failure of the shared stream to every attached watch, in its own words. */

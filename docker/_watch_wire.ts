@@ -2,10 +2,19 @@
  * The wire side of a Docker watch: the `/events` query, event lines and
  * container inspections of Docker and Podman, turned into plain values.
  *
- * Podman's Docker-compatible API differs from dockerd in ways handled here:
- * it names a removal `remove` (dockerd: `destroy`), it filters `die` events
- * under its own name `died`, and its `since` is exclusive and read as a
- * float.
+ * Both daemons send the same event shape (`status`, `id`, `from`, `Type`,
+ * `Action`, `Actor.ID` with the full id, `Actor.Attributes`, `time`,
+ * `timeNano`). Podman 4.3's Docker-compatible API differs in what it sends
+ * and how it filters, and this module covers it:
+ * - a removal is `remove` (dockerd: `destroy`); it also sends `init` and
+ *   `cleanup`, which are not reported;
+ * - its `event` filter matches its own names, so `die` needs `died`;
+ * - a stop the container obeys is reported as `die` alone (dockerd: `kill`,
+ *   `die`, `stop`); a forced removal reports no `kill` either;
+ * - `since` is exclusive and read as a float (about 0.2 µs off), and an
+ *   `until` in the past answers nothing, so a bounded replay uses
+ *   `stream=false` instead (dockerd ignores that parameter);
+ * - its events are kept in a file and survive a restart of the service.
  *
  * @module
  */

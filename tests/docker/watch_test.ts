@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConnectionError, NotFoundError } from "../../errors.ts";
 import { WatchHub } from "../../docker/_watch.ts";
+import { newDockerProvider } from "../../docker/mod.ts";
 import { FakeDocker, randomId } from "../_fake_docker.ts";
 import { FAST_BACKOFF, openClient, poll, SILENT, WatchRecorder } from "./_watch_helpers.ts";
 
@@ -163,5 +164,40 @@ Deno.test({
     assert.deepEqual(watch.actions, ["paused"]);
     stop.abort();
     await watch.closed;
+  },
+});
+
+Deno.test({
+  ...unix,
+  name: "DockerProvider.watch() shares one stream between providers and ends when closed",
+  async fn() {
+    await using engine = await FakeDocker.start();
+    const web = engine.addContainer("web");
+    const db = engine.addContainer("db");
+    const webProvider = newDockerProvider({ socketPath: engine.socketPath }, "web");
+    using dbProvider = newDockerProvider({ socketPath: engine.socketPath }, db.id.slice(0, 12));
+    const stop = new AbortController();
+    const webWatch = new WatchRecorder(webProvider.watch());
+    const dbWatch = new WatchRecorder(dbProvider.watch({ signal: stop.signal }));
+    await poll(() => engine.inspectRequests === 2 && engine.openEventStreams === 1, "the stream");
+    engine.emit(web.id, "pause");
+    engine.emit(db.id, "pause");
+    await webWatch.untilAction("paused");
+    await dbWatch.untilAction("paused");
+    assert.equal(engine.eventsRequests, 1, "the providers share one stream");
+
+    webProvider.close();
+    await webWatch.closed;
+    engine.emit(db.id, "unpause");
+    await dbWatch.untilAction("unpaused");
+    const late = new WatchRecorder(webProvider.watch());
+    await late.closed;
+    assert.deepEqual([late.actions, late.errors], [[], []], "a closed provider watches nothing");
+
+    stop.abort();
+    await dbWatch.closed;
+    assert.deepEqual(webWatch.actions, ["paused"]);
+    assert.deepEqual(dbWatch.actions, ["paused", "unpaused"]);
+    await poll(() => engine.openEventStreams === 0, "the stream to close with the last watch");
   },
 });

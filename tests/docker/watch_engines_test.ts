@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import type { Event } from "../../events/mod.ts";
+import { EngineApi, requireEngines, uniqueName } from "../_engines.ts";
+import { hubFixture, poll, WatchRecorder } from "./_watch_helpers.ts";
+
+/** Exits on SIGTERM, so that a stop is a clean TERM, die, stop on every engine. */
+const COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"];
+
+/** What each engine reports for the sequence below. */
+const EXPECTED: Record<string, string[]> = {
+  docker: [
+    "started",
+    "paused",
+    "unpaused",
+    "killed",
+    "died",
+    "started",
+    "killed",
+    "died",
+    "stopped",
+    "destroyed",
+  ],
+  podman: [
+    "started",
+    "paused",
+    "unpaused",
+    "killed",
+    "died",
+    // Podman 4.3 reports a stop that the container obeys as died alone (no kill, no stop).
+    "started",
+    "died",
+    "destroyed",
+  ],
+};
+
+Deno.test("WatchHub.watch() follows a real container, and only it", async (t) => {
+  for (const engine of requireEngines(t)) {
+    await t.step(engine.name, async () => {
+      await using api = new EngineApi(engine);
+      const name = uniqueName("watch");
+      const id = await api.createContainer({ name, cmd: COMMAND });
+      // dockerd's `container` filter matches these by prefix; they must stay out.
+      const twins = [
+        await api.createContainer({ name: `${name}-twin`, cmd: COMMAND }),
+        await api.createContainer({ name: `${id.slice(0, 12)}-twin`, cmd: COMMAND }),
+      ];
+      await using fixture = hubFixture(engine.socketPath);
+      const byName = new WatchRecorder(fixture.hub.watch(name, { signal: fixture.signal }));
+      const byShortId = new WatchRecorder(
+        fixture.hub.watch(id.slice(0, 12), { signal: fixture.signal }),
+      );
+      await poll(() => fixture.hub.watching === 2 && fixture.hub.connected, "the watches");
+
+      for (const target of [id, ...twins]) await api.start(target);
+      for (const target of [id, ...twins]) await api.pause(target);
+      for (const target of [id, ...twins]) await api.unpause(target);
+      for (const target of [id, ...twins]) await api.kill(target);
+      for (const target of [id, ...twins]) await api.start(target);
+      for (const target of [id, ...twins]) await api.stop(target, 10);
+      for (const target of [id, ...twins]) await api.remove(target);
+
+      for (const watch of [byName, byShortId]) {
+        await watch.closed;
+        assert.deepEqual(watch.actions, EXPECTED[engine.name]);
+        assert.deepEqual(watch.errors, []);
+        for (const event of watch.events) checkEvent(event, id, name);
+      }
+      const died = byName.events.filter((event) => event.action === "died");
+      assert.deepEqual(died.map((event) => event.actorAttributes.exitCode), ["137", "0"]);
+      const times = byName.events.map((event) => event.time.getTime());
+      assert.deepEqual(times, [...times].sort((a, b) => a - b), "in time order");
+    });
+  }
+});
+
+function checkEvent(event: Event, id: string, name: string): void {
+  assert.equal(event.type, "docker");
+  assert.equal(event.actorId, id);
+  assert.equal(event.actorName, name);
+  assert.equal(event.actorAttributes.name, name);
+  assert.match(event.actorAttributes.image, /idlewatcher-busybox/);
+  assert.ok(Math.abs(event.time.getTime() - Date.now()) < 600_000, "a recent time");
+}
