@@ -30,7 +30,7 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     file: "watch_memory",
     timeout: 180,
     how:
-      "A fresh process watches while the fake floods 1,000,000 events; RSS sampled every tenth of the watched events. Then 1,000 providers (one host) each watch a container; the fake counts its open /events responses.",
+      "A fresh process watches while the fake floods 1,000,000 events; RSS sampled at every tenth of the watched events (flat: the second half grows ≤ 5%), then the heap after a forced GC. Then, in another fresh process, 1,000 providers (one host) each watch a container; the fake counts its open /events responses; RSS and heap after a forced GC.",
   },
   {
     file: "wake_latency",
@@ -42,7 +42,7 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     file: "proxmox_action",
     timeout: 120,
     how:
-      "The fake PVE (tests/_fake_pve, in another process) runs each start task for D = 1,000 ms; containerStart() against GoDoxy's fixed 300 ms task poll + status check (bench/baselines/). Added latency = elapsed − D; requests counted at the fake. Median of 5 each.",
+      "The fake PVE (tests/_fake_pve, in another process) runs each start task for a time D; containerStart() against GoDoxy's fixed 300 ms task poll + status check (bench/baselines/), interleaved. Added latency = elapsed − D (median of 5); requests counted at the fake. The library learns task times per client, so three cases: D = 1,000 ms on one client after one unmeasured call (the goal's case), the first call of a fresh client, and D changing from call to call (700–1,300 ms).",
   },
   {
     file: "proxmox_watch",
