@@ -41,6 +41,14 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/**
+ * The median of the round-by-round ratios `a[i] / b[i]`: the two were measured
+ * side by side in round i, so a slow spell of the machine hits both.
+ */
+export function pairedRatio(a: number[], b: number[]): number {
+  return median(a.map((value, i) => value / b[i]));
+}
+
 /** The p-th percentile (0..100) by nearest rank. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;

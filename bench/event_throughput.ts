@@ -24,6 +24,7 @@ import {
   median,
   nodeChild,
   NOT_BUILT,
+  pairedRatio,
   type Row,
   tempDir,
 } from "./_harness.ts";
@@ -162,7 +163,9 @@ async function run(): Promise<Row[]> {
   const peerText = errors.get("dockerode") ?? `dockerode ${rateText("dockerode")}`;
   const naiveText = errors.get("naive") ?? `naive fetch ${rateText("naive")}`;
   const oursText = built ? rateText("ours") : NOT_BUILT;
-  const vsPeer = rate("ours") / rate("dockerode");
+  // The ratio of rates is the inverse ratio of times, round by round.
+  const vs = (peer: string) => pairedRatio(seconds.get(peer) ?? [], seconds.get("ours") ?? []);
+  const vsPeer = vs("dockerode");
   const measured = clients.has("ours") && clients.has("dockerode");
   return [
     {
@@ -178,9 +181,7 @@ async function run(): Promise<Row[]> {
       metric: "event throughput vs naive fetch (context)",
       ours: oursText,
       peer: naiveText,
-      ratio: clients.has("ours") && clients.has("naive")
-        ? fmtRatio(rate("ours") / rate("naive"))
-        : "",
+      ratio: clients.has("ours") && clients.has("naive") ? fmtRatio(vs("naive")) : "",
       goal: "context",
       met: "info",
       data,

@@ -20,6 +20,7 @@ import {
   median,
   nodeChild,
   NOT_BUILT,
+  pairedRatio,
   type Row,
   tempDir,
   unavailableRow,
@@ -153,8 +154,9 @@ async function run(): Promise<Row[]> {
       continue;
     }
     const oursText = `${fmt(us("ours"), 1)} µs/call`;
-    const vsFloor = us("ours") / us("fetch");
-    const vsPeer = us("ours") / us("dockerode");
+    const series = (client: Client) => results.get(`${client}:${op}`) ?? [];
+    const vsFloor = pairedRatio(series("ours"), series("fetch"));
+    const vsPeer = pairedRatio(series("ours"), series("dockerode"));
     rows.push({
       metric: `per-call ${label} vs bare fetch`,
       ours: oursText,

@@ -169,8 +169,10 @@ function markdown(
   return `# Benchmark results
 
 Produced by \`deno task bench\` (bench/run.ts) on ${date}. Every benchmark runs on loopback or unix
-sockets only, stops by itself and is bounded in time. Ratios compare results of the same run; each
-number is a median of repeated measurements. Timings are never asserted in tests.
+sockets only, stops by itself and is bounded in time. Each number is a median of repeated
+measurements. Where clients alternate round by round, the ratio is the median of the per-round
+ratios (ours / peer measured side by side), so that a busy spell of the machine hits both sides.
+Timings are never asserted in tests.
 
 ## Machine
 

@@ -22,6 +22,7 @@ import {
   main,
   median,
   NOT_BUILT,
+  pairedRatio,
   type Row,
   unavailableRow,
 } from "./_harness.ts";
@@ -195,7 +196,7 @@ async function run(): Promise<Row[]> {
         rows.push({ ...unavailableRow(metric, NOT_BUILT, GOAL), peer, data });
         continue;
       }
-      const ratio = median(results.ours[kind]) / median(results.fetch[kind]);
+      const ratio = pairedRatio(results.ours[kind], results.fetch[kind]);
       rows.push({
         metric,
         ours: ms(results.ours[kind]),
