@@ -134,6 +134,16 @@ async function describeMachine(): Promise<Record<string, string>> {
   };
 }
 
+/** A warning when other work was running before the suite: the clients need both cores. */
+function busyNote(machine: Record<string, string>): string {
+  const load = Number(machine["load average at start"].split(",")[0]);
+  return load < 1
+    ? ""
+    : `\nThe machine was busy when the suite started (1-minute load average ${
+      load.toFixed(2)
+    }): expect noisy timings; run again on an idle machine.\n`;
+}
+
 const COLUMNS = ["metric", "ours", "peer", "ratio", "goal", "met?"] as const;
 
 function cells(row: Row): string[] {
@@ -177,7 +187,7 @@ Timings are never asserted in tests.
 ## Machine
 
 ${Object.entries(machine).map(([key, value]) => `- ${key}: ${value}`).join("\n")}
-
+${busyNote(machine)}
 ## Results
 
 ${markdownTable(rows)}
