@@ -178,16 +178,18 @@ Deno.test({
     using dbProvider = newDockerProvider({ socketPath: engine.socketPath }, db.id.slice(0, 12));
     const stop = new AbortController();
     const webWatch = new WatchRecorder(webProvider.watch());
+    const webWatch2 = new WatchRecorder(webProvider.watch());
     const dbWatch = new WatchRecorder(dbProvider.watch({ signal: stop.signal }));
-    await poll(() => engine.inspectRequests === 2 && engine.openEventStreams === 1, "the stream");
+    await poll(() => engine.inspectRequests === 3 && engine.openEventStreams === 1, "the stream");
     engine.emit(web.id, "pause");
     engine.emit(db.id, "pause");
     await webWatch.untilAction("paused");
+    await webWatch2.untilAction("paused");
     await dbWatch.untilAction("paused");
     assert.equal(engine.eventsRequests, 1, "the providers share one stream");
 
     webProvider.close();
-    await webWatch.closed;
+    await Promise.all([webWatch.closed, webWatch2.closed]);
     engine.emit(db.id, "unpause");
     await dbWatch.untilAction("unpaused");
     const late = new WatchRecorder(webProvider.watch());
@@ -197,6 +199,7 @@ Deno.test({
     stop.abort();
     await dbWatch.closed;
     assert.deepEqual(webWatch.actions, ["paused"]);
+    assert.deepEqual(webWatch2.actions, ["paused"]);
     assert.deepEqual(dbWatch.actions, ["paused", "unpaused"]);
     await poll(() => engine.openEventStreams === 0, "the stream to close with the last watch");
   },
