@@ -4,9 +4,10 @@
  * repeating events.
  *
  * How a drop is survived:
- * - The stream's position is the newest `timeNano` seen. A reconnect asks for
- *   `since` a millisecond before it, and lines already seen in that window
- *   are skipped, so every event of the gap comes once, in order.
+ * - The stream's position is the newest `timeNano` seen (before the first
+ *   event: the daemon's clock, from `/info`). A reconnect asks for `since` a
+ *   millisecond before it, and lines already seen in that window are
+ *   skipped, so every event of the gap comes once, in order.
  * - The gap is first replayed by a bounded request (dockerd: `until` a
  *   second past the daemon's clock; Podman: `stream=false`), so that the
  *   force-reloaded event each watch gets comes after the gap's events.
@@ -30,31 +31,20 @@ import {
 import type { Logger } from "../log.ts";
 import type { WatchStreams } from "../provider.ts";
 import type { HttpResponse } from "../_http/client.ts";
-import { containerPath, NOT_FOUND } from "./_api.ts";
-import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
+import { failurePrefix, type RequestContext } from "./_client.ts";
 import { ContainerWatch } from "./_watch_container.ts";
+import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_watch_daemon.ts";
 import { StreamPosition } from "./_watch_position.ts";
-import {
-  backoffDelay,
-  type BackoffOptions,
-  deadline,
-  DEFAULT_BACKOFF,
-  sleep,
-} from "./_watch_retry.ts";
+import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, sleep } from "./_watch_retry.ts";
 import {
   type ContainerState,
-  EventFormatError,
-  eventsPath,
   type EventsQuery,
   lineTimeNano,
   mayConcern,
   parseEventLine,
-  parseInspect,
-  parseTimestamp,
 } from "./_watch_wire.ts";
 
-/** What a {@linkcode WatchHub} needs of the client. */
-export type WatchClient = Pick<DockerClient, "url" | "request" | "send" | "transportError">;
+export type { WatchClient } from "./_watch_daemon.ts";
 
 /** Settings of a {@linkcode WatchHub}. */
 export interface WatchHubOptions {
@@ -74,20 +64,16 @@ export interface WatchHubOptions {
 
 /** Lines kept to hand a new watch what arrived while its container was inspected. */
 const RING_SIZE = 256;
-/** Inspections running at once, for starting watches and for a resync. */
-const INSPECT_CONCURRENCY = 8;
 /** Stands for "every watch" in the context of the shared requests. */
 const ALL = "*";
-
-const decoder = new TextDecoder();
 
 /** The shared event stream of one client, and the watches it feeds. */
 export class WatchHub {
   #client: WatchClient;
+  #daemon: DaemonCalls;
   #backoff: BackoffOptions;
   #buffers: { events: number; errors: number };
   #maxLineLength: number;
-  #requestTimeout: number;
   #context: RequestContext;
   #prefix: string;
   #byId = new Map<string, Set<ContainerWatch>>();
@@ -119,9 +105,9 @@ export class WatchHub {
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#buffers = { events: options.eventBuffer ?? 1024, errors: options.errorBuffer ?? 64 };
     this.#maxLineLength = options.maxLineLength ?? 1024 * 1024;
-    this.#requestTimeout = options.requestTimeout ?? 30_000;
     this.#context = { action: "watch", container: ALL, logger: options.logger };
     this.#prefix = failurePrefix(this.#context);
+    this.#daemon = new DaemonCalls(client, this.#context, options.requestTimeout ?? 30_000);
   }
 
   /** Whether the events stream is subscribed now. */
@@ -169,7 +155,7 @@ export class WatchHub {
       try {
         found = await this.#limited(async () => {
           const seq = this.#seq;
-          const { state } = await this.#inspect(watch.ref, watch.signal, context);
+          const { state } = await this.#daemon.inspect(watch.ref, watch.signal, context);
           return { seq, state };
         });
       } catch (error) {
@@ -286,47 +272,19 @@ export class WatchHub {
   /** One connection: resync what needs it, then follow the live stream until it ends. */
   async #session(signal: AbortSignal, onLive: () => void): Promise<void> {
     await this.#resync(signal);
-    if (!this.#position.known) await this.#readClock(signal);
-    const response = await this.#openEvents({ since: this.#position.resumeSince() }, signal);
+    if (!this.#position.known) {
+      // A position before the first event: even a drop before it then loses nothing, and
+      // the first request replays the moment between the watches' inspections and now.
+      const now = await this.#daemon.clock(signal);
+      if (now !== undefined) this.#position.setClock(now);
+    }
+    const response = await this.#daemon.openEvents(
+      { since: this.#position.resumeSince() },
+      signal,
+    );
     this.#live = true;
     onLive();
     await this.#pump(response, signal);
-  }
-
-  /**
-   * Gives a stream that has seen no event yet a position, so that even a
-   * drop before its first event loses nothing: the daemon's clock, from
-   * `SystemTime` of `/info`, or from the answer's `Date` (whole seconds)
-   * when a socket proxy refuses `/info`. The first request then replays
-   * from there, which also covers the moment between a watch's inspection
-   * and the subscription.
-   */
-  async #readClock(signal: AbortSignal): Promise<void> {
-    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("info"));
-    try {
-      const response = await this.#client.send({
-        method: "GET",
-        path: "/info",
-        signal: bounded.signal,
-        idempotent: true,
-        context: this.#context,
-      });
-      let now: bigint | undefined;
-      if (response.status === 200) {
-        try {
-          now = parseTimestamp(
-            (JSON.parse(decoder.decode(response.body)) as { SystemTime?: unknown }).SystemTime,
-          );
-        } catch {
-          // Not JSON: the Date below will do.
-        }
-      }
-      const seconds = dateSeconds(response.headers);
-      now ??= seconds === undefined ? undefined : BigInt(seconds) * 1_000_000_000n;
-      if (now !== undefined) this.#position.setClock(now);
-    } finally {
-      bounded.clear();
-    }
   }
 
   /** After a drop: replays the gap, reconciles where events were lost, force-reloads. */
@@ -335,9 +293,9 @@ export class WatchHub {
       [...watches].filter((watch) => watch.needsResync)
     );
     if (stale.length === 0) return;
-    const daemon = await this.#ping(signal);
+    const daemon = await this.#daemon.ping(signal);
     if (!await this.#replay(signal, daemon.podman, daemon.seconds)) {
-      const { states, seconds } = await this.#inspectAll(
+      const { states, seconds } = await this.#daemon.inspectAll(
         new Set(stale.map((watch) => watch.id)),
         signal,
       );
@@ -368,9 +326,9 @@ export class WatchHub {
     else if (seconds !== undefined) query = { since, until: String(seconds + 1) };
     else return false;
     this.#position.startProbe();
-    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("replay"));
+    const bounded = this.#daemon.bound(signal, "replay");
     try {
-      const response = await this.#openEvents(query, bounded.signal);
+      const response = await this.#daemon.openEvents(query, bounded.signal);
       await this.#pump(response, bounded.signal);
       return this.#position.endProbe();
     } catch (error) {
@@ -381,117 +339,6 @@ export class WatchHub {
       bounded.clear();
       this.#position.endProbe();
     }
-  }
-
-  /** The daemon's clock (whole seconds, from `Date`) and whether it is Podman. */
-  async #ping(signal: AbortSignal): Promise<{ seconds: number | undefined; podman: boolean }> {
-    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("ping"));
-    try {
-      const response = await this.#client.send({
-        method: "GET",
-        path: "/_ping",
-        signal: bounded.signal,
-        idempotent: true,
-        context: this.#context,
-      });
-      if (response.status !== 200) {
-        throw responseError(response.status, response.body, this.#context);
-      }
-      return {
-        seconds: dateSeconds(response.headers),
-        podman: response.headers.has("libpod-api-version"),
-      };
-    } finally {
-      bounded.clear();
-    }
-  }
-
-  /** Inspects containers a few at a time; the latest `Date` of the answers comes along. */
-  async #inspectAll(
-    ids: Set<string>,
-    signal: AbortSignal,
-  ): Promise<{ states: Map<string, ContainerState | null>; seconds: number | undefined }> {
-    const states = new Map<string, ContainerState | null>();
-    let seconds: number | undefined;
-    const queue = [...ids];
-    const failed = new AbortController();
-    const both = AbortSignal.any([signal, failed.signal]);
-    const worker = async () => {
-      for (let id = queue.pop(); id !== undefined && !both.aborted; id = queue.pop()) {
-        const result = await this.#inspect(id, both, this.#context);
-        states.set(id, result.state);
-        if (result.seconds !== undefined) seconds = Math.max(seconds ?? 0, result.seconds);
-      }
-    };
-    const workers = Array.from(
-      { length: Math.min(INSPECT_CONCURRENCY, queue.length) },
-      () =>
-        worker().catch((error) => {
-          failed.abort(error);
-          throw error;
-        }),
-    );
-    const results = await Promise.allSettled(workers);
-    signal.throwIfAborted();
-    for (const result of results) if (result.status === "rejected") throw result.reason;
-    return { states, seconds };
-  }
-
-  /** `GET /containers/{ref}/json`; `null` for 404. */
-  async #inspect(
-    ref: string,
-    signal: AbortSignal,
-    context: RequestContext,
-  ): Promise<{ state: ContainerState | null; seconds: number | undefined }> {
-    const bounded = deadline(signal, this.#requestTimeout, () => this.#timeout("inspect", ref));
-    try {
-      const response = await this.#client.send({
-        method: "GET",
-        path: containerPath(ref, "json"),
-        signal: bounded.signal,
-        idempotent: true,
-        context,
-      });
-      const seconds = dateSeconds(response.headers);
-      if (response.status === NOT_FOUND) return { state: null, seconds };
-      if (response.status !== 200) throw responseError(response.status, response.body, context);
-      try {
-        return { state: parseInspect(JSON.parse(decoder.decode(response.body))), seconds };
-      } catch (error) {
-        const detail = error instanceof EventFormatError
-          ? error.message
-          : "the daemon's inspection is not JSON";
-        throw new ApiError(`${failurePrefix(context)}: ${detail}`, {
-          runtime: "docker",
-          action: "watch",
-          container: context.container,
-          status: response.status,
-        });
-      }
-    } finally {
-      bounded.clear();
-    }
-  }
-
-  /** Opens an events request; anything but 200 is an error. */
-  async #openEvents(query: EventsQuery, signal: AbortSignal): Promise<HttpResponse> {
-    const response = await this.#client.request({
-      method: "GET",
-      path: eventsPath(query),
-      signal,
-      idempotent: true,
-      context: this.#context,
-    });
-    if (response.status === 200) return response;
-    let body: Uint8Array = new Uint8Array();
-    try {
-      body = await response.bytes();
-    } catch {
-      // The status tells enough.
-    } finally {
-      response.cancel();
-    }
-    throw responseError(response.status, body, this.#context);
   }
 
   /** Reads an events answer to its end, line by line. */
@@ -578,15 +425,6 @@ export class WatchHub {
     }
     return new ProviderError(message, options);
   }
-
-  #timeout(what: string, ref = ALL): TimeoutError {
-    return new TimeoutError(
-      `${failurePrefix({ action: "watch", container: ref })}: no answer to the ${what} within ${
-        this.#requestTimeout / 1000
-      } s`,
-      { runtime: "docker", action: "watch", container: ref },
-    );
-  }
 }
 
 const hubs = new WeakMap<WatchClient, WatchHub>();
@@ -603,11 +441,6 @@ export function watchHub(client: WatchClient, logger: Logger): WatchHub {
   let hub = hubs.get(client);
   if (hub === undefined) hubs.set(client, hub = new WatchHub(client, { logger }));
   return hub;
-}
-
-function dateSeconds(headers: Headers): number | undefined {
-  const ms = Date.parse(headers.get("date") ?? "");
-  return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
 }
 
 function asError(error: unknown): Error {
