@@ -49,6 +49,7 @@ interface Ready {
 interface Measurement {
   requestsPerSecond: number;
   byKind: Record<string, number>;
+  seconds: number;
   latenciesMs: number[];
   missed: number;
 }
@@ -177,7 +178,7 @@ async function measure(
       if (seen === undefined) missed++;
       else latenciesMs.push(seen - flip.at);
     }
-    return { requestsPerSecond: count / seconds, byKind, latenciesMs, missed };
+    return { requestsPerSecond: count / seconds, byKind, seconds, latenciesMs, missed };
   } finally {
     stopWatching();
   }
@@ -214,7 +215,9 @@ async function run(): Promise<Row[]> {
     const data = { ours, baseline };
     rows.push({
       metric: loadMetric,
-      ours: `${fmt(ours.requestsPerSecond, 1)} req/s`,
+      ours: `${fmt(ours.requestsPerSecond, 1)} req/s (${
+        fmt((ours.byKind.list ?? 0) / ours.seconds, 1)
+      } node polls, ${fmt((ours.byKind["task-list"] ?? 0) / ours.seconds, 1)} task reads)`,
       peer: peerLoad,
       ratio: `${fmt(fewer, 0)}x fewer`,
       goal: GOAL_LOAD,
