@@ -184,6 +184,17 @@ measurements. Where clients alternate round by round, the ratio is the median of
 ratios (ours / peer measured side by side), so that a busy spell of the machine hits both sides.
 Timings are never asserted in tests.
 
+## How to run
+
+\`\`\`sh
+bash scripts/engines.sh start   # optional: the real dockerd for the wake-latency rows (root)
+deno task bench                 # every metric; rewrites bench/results.json and bench/results.md
+deno task bench per_call        # only the named metrics; prints, writes nothing
+\`\`\`
+
+Needs Deno and Node (20 or later; the dockerode peers are installed with \`npm ci\` on first use).
+Without an engine, the real-engine rows say "skipped".
+
 ## Machine
 
 ${Object.entries(machine).map(([key, value]) => `- ${key}: ${value}`).join("\n")}
