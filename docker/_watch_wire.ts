@@ -9,8 +9,9 @@
  * - a removal is `remove` (dockerd: `destroy`); it also sends `init` and
  *   `cleanup`, which are not reported;
  * - its `event` filter matches its own names, so `die` needs `died`;
- * - a stop the container obeys is reported as `die` alone (dockerd: `kill`,
- *   `die`, `stop`); a forced removal reports no `kill` either;
+ * - a stop the container obeys is reported as `die`, with or without a
+ *   `stop` before it (dockerd: `kill`, `die`, `stop`); a forced removal
+ *   reports no `kill` either;
  * - `since` is exclusive and read as a float (about 0.2 µs off), and an
  *   `until` in the past answers nothing, so a bounded replay uses
  *   `stream=false` instead (dockerd ignores that parameter);

@@ -33,7 +33,10 @@ Deno.test("WatchHub.watch() delivers what happened while cut off from a real eng
       await api.remove(id);
       await watch.closed;
 
-      assert.deepEqual(watch.actions, [
+      const tail = engine.name === "docker"
+        ? ["killed", "died", "destroyed"] // force-removing a running container kills it first
+        : ["died", "destroyed"];
+      assert.deepEqual(withoutPodmanStops(engine, watch.actions), [
         "paused",
         "unpaused",
         "killed",
@@ -42,8 +45,7 @@ Deno.test("WatchHub.watch() delivers what happened while cut off from a real eng
         "paused",
         "unpaused",
         "force-reloaded",
-        // Force-removing a running container kills it first (Podman reports no kill).
-        ...(engine.name === "docker" ? ["killed", "died", "destroyed"] : ["died", "destroyed"]),
+        ...tail,
       ]);
       assert.ok(watch.errors.every((error) => error instanceof ConnectionError));
     });
@@ -120,6 +122,14 @@ Deno.test({
     });
   },
 });
+
+/**
+ * Podman 4.3 reports a stop that the container obeys sometimes as `stop`
+ * then `die`, sometimes as `die` alone: its `stop` is left out of comparisons.
+ */
+function withoutPodmanStops(engine: Engine, actions: string[]): string[] {
+  return engine.name === "podman" ? actions.filter((action) => action !== "stopped") : actions;
+}
 
 /**
  * Restarting dockerd disturbs every other test using it, so it runs in CI

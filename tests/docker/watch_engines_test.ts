@@ -26,7 +26,8 @@ const EXPECTED: Record<string, string[]> = {
     "unpaused",
     "killed",
     "died",
-    // Podman 4.3 reports a stop that the container obeys as died alone (no kill, no stop).
+    // Podman 4.3 reports a stop that the container obeys without kill, and its stop only
+    // sometimes: stopped is left out of the comparison.
     "started",
     "died",
     "destroyed",
@@ -61,7 +62,10 @@ Deno.test("WatchHub.watch() follows a real container, and only it", async (t) =>
 
       for (const watch of [byName, byShortId]) {
         await watch.closed;
-        assert.deepEqual(watch.actions, EXPECTED[engine.name]);
+        const actions = engine.name === "podman"
+          ? watch.actions.filter((action) => action !== "stopped")
+          : watch.actions;
+        assert.deepEqual(actions, EXPECTED[engine.name]);
         assert.deepEqual(watch.errors, []);
         for (const event of watch.events) checkEvent(event, id, name);
       }
