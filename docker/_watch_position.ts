@@ -10,6 +10,11 @@ import { compareNano, formatTime } from "./_watch_wire.ts";
 
 /** How far before the newest event a resume starts, in nanoseconds (covers Podman's float `since`). */
 const OVERLAP_NS = 1_000_000;
+/**
+ * Lines are kept a little longer than the overlap: their times are compared
+ * as doubles, which are off by up to 256 ns at today's dates.
+ */
+const KEEP_NS = OVERLAP_NS + 10_000;
 /** The most lines kept to recognise repeats. */
 const MAX_LINES = 10_000;
 
@@ -109,7 +114,7 @@ export class StreamPosition {
     this.#times.push(timeNano);
     this.#ats.push(Number(timeNano));
     this.#lines.push(text);
-    const floor = Number(this.#latest) - OVERLAP_NS;
+    const floor = Number(this.#latest) - KEEP_NS;
     const length = this.#lines.length;
     while (
       this.#head < length && (this.#ats[this.#head] < floor || length - this.#head > MAX_LINES)
