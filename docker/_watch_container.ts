@@ -17,7 +17,7 @@ import {
   phaseAfter,
   type WireEvent,
 } from "./_watch_wire.ts";
-import { WatchChannel } from "./_watch_streams.ts";
+import { WatchChannel } from "../events/_watch_channel.ts";
 
 /** Buffer sizes of a watch. */
 export interface WatchBuffers {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { WatchChannel } from "../docker/_watch_streams.ts";
+import { WatchChannel } from "../events/_watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
