@@ -34,7 +34,9 @@ export interface ActionEndpoint {
    * Answers that mean "the container is not in a state for that", such as
    * already paused (Docker 409; Podman 500 `container state improper`).
    * The provider then inspects the container and succeeds when it is
-   * already in {@linkcode ActionEndpoint.target}.
+   * already in {@linkcode ActionEndpoint.target}. When the target is
+   * `stopped` and the container is paused (Podman refuses to stop a paused
+   * container), it unpauses the container and sends the operation again.
    */
   conflict: readonly number[];
   /** The status the operation leads to. */

@@ -41,6 +41,9 @@ export const STOP_GRACE_MS = 30_000;
 
 const decoder = new TextDecoder();
 
+/** The signals a paused container does not hold back (`""` is `SIGKILL` for kill). */
+const KILL_SIGNALS: ReadonlySet<ContainerSignal> = new Set(["", "SIGKILL", "KILL"]);
+
 /** Whether an operation changed the container or found it already in the state asked for. */
 type Outcome = "done" | "already";
 
@@ -78,7 +81,7 @@ export class DockerProvider implements Provider {
 
   containerKill(signal: ContainerSignal, options?: CallOptions): Promise<void> {
     return this.#operate("kill", options, () => CALL_DEADLINE_MS, async (abort, context) => {
-      await this.#post("kill", { signal: checkSignal(signal) }, abort, context);
+      await this.#kill(checkSignal(signal), abort, context);
     });
   }
 
@@ -171,13 +174,16 @@ export class DockerProvider implements Provider {
   /**
    * Sends `POST /containers/{id}/<action>`. A conflict answer is success
    * when an inspection finds the container already in the action's target
-   * state.
+   * state. A stop or kill refused because the container is paused (Podman
+   * refuses to stop one; dockerd thaws it itself) unpauses it and is sent
+   * once more.
    */
   async #post(
     action: ContainerAction,
     query: Record<string, string>,
     signal: AbortSignal,
     context: RequestContext,
+    retried = false,
   ): Promise<Outcome> {
     const endpoint = ACTIONS[action];
     const response = await this.#client.send({
@@ -205,8 +211,43 @@ export class DockerProvider implements Provider {
         });
         return "already";
       }
+      if (status === "paused" && endpoint.target === "stopped" && !retried) {
+        await this.#unpauseToSignal(signal, context);
+        return await this.#post(action, query, signal, context, true);
+      }
     }
     throw error;
+  }
+
+  /**
+   * `POST /containers/{id}/kill`. A paused container holds any signal but
+   * `SIGKILL` until it is thawed: dockerd thaws it after its stop signal,
+   * Podman leaves it paused. So a container still paused after such a
+   * signal is unpaused to receive it, on both engines.
+   */
+  async #kill(
+    signal: ContainerSignal,
+    abort: AbortSignal,
+    context: RequestContext,
+  ): Promise<Outcome> {
+    const outcome = await this.#post("kill", { signal }, abort, context);
+    if (
+      outcome === "done" && !KILL_SIGNALS.has(signal) &&
+      await this.#inspect(abort, context) === "paused"
+    ) {
+      await this.#unpauseToSignal(abort, context);
+    }
+    return outcome;
+  }
+
+  /** Unpauses the container so that the stop or signal in progress reaches it. */
+  async #unpauseToSignal(signal: AbortSignal, context: RequestContext): Promise<void> {
+    const name = JSON.stringify(this.#container);
+    context.logger.debug(`Container ${name} is paused: unpausing it to ${context.action} it`, {
+      action: context.action,
+      container: this.#container,
+    });
+    await this.#post("unpause", {}, signal, context);
   }
 
   /** `GET /containers/{id}/json`, mapped to a status. */
@@ -256,7 +297,7 @@ export class DockerProvider implements Provider {
       await this.#post("stop", { t, signal }, abort, context);
       return;
     }
-    if (await this.#post("kill", { signal }, abort, context) === "already") return;
+    if (await this.#kill(signal, abort, context) === "already") return;
     if (timeout > 0 && await this.#waitNotRunning(abort, context, timeout * 1000)) return;
     context.logger.debug(
       `Container ${JSON.stringify(this.#container)} still runs ${timeout} s after ${signal}: ` +

@@ -118,8 +118,10 @@ export interface DockerProviderConfig {
  * `HOME`).
  *
  * Calls succeed when the container already is in the state asked for (start
- * a running container, pause a paused one). Every call has a deadline: 30 s,
- * or the stop timeout plus 30 s for a stop.
+ * a running container, pause a paused one). A paused container is stopped
+ * or killed, and receives the signal, on Docker and Podman alike: the
+ * provider unpauses it when the engine would refuse or hold the signal back.
+ * Every call has a deadline: 30 s, or the stop timeout plus 30 s for a stop.
  *
  * @param config Where the daemon is; `{}` follows the docker CLI's rules.
  * @param containerId The container's id (or a unique prefix) or name.

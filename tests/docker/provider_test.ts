@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, NotFoundError } from "../../errors.ts";
+import type { Provider } from "../../provider.ts";
 import { EngineApi, requireEngines, uniqueName } from "../_engines.ts";
 import { eventually, RecordingLogger, SCRIPTS, waitUntilReady } from "./_containers.ts";
 import { startCountingProxy } from "./_counting_proxy.ts";
@@ -78,6 +79,40 @@ Deno.test("DockerProvider calls succeed when the container already is in that st
       assert.equal(await provider.containerStatus(), "stopped");
       assert.equal(logger.lines.filter((line) => line.level === "error").length, 0);
     });
+  }
+});
+
+Deno.test("containerStop() and containerKill() end a paused container", async (t) => {
+  for (const engine of requireEngines(t)) {
+    // The container exits 0 on SIGHUP only. dockerd thaws a paused container after a kill with
+    // its stop signal (SIGTERM here), not after other signals; Podman after none.
+    const cases: [string, (provider: Provider) => Promise<void>, number][] = [
+      ["containerStop() with the container's own signal", (p) => p.containerStop("", 1), 137],
+      ["containerStop() with a signal", (p) => p.containerStop("SIGHUP", 30), 0],
+      ["containerKill() with SIGKILL", (p) => p.containerKill(""), 137],
+      ["containerKill() with a signal", (p) => p.containerKill("SIGHUP"), 0],
+    ];
+    for (const [name, end, exitCode] of cases) {
+      await t.step(`${engine.name}, ${name}`, async () => {
+        await using api = new EngineApi(engine);
+        const id = await api.createContainer({
+          name: uniqueName("paused"),
+          cmd: ["sh", "-c", SCRIPTS.exitsOnHup],
+          stopSignal: "SIGTERM",
+        });
+        const logger = new RecordingLogger();
+        using provider = newDockerProvider({ socketPath: engine.socketPath, logger }, id);
+        await provider.containerStart();
+        await waitUntilReady(engine, id);
+        await provider.containerPause();
+        assert.equal(await provider.containerStatus(), "paused");
+
+        await end(provider);
+        assert.equal(await eventually(() => provider.containerStatus(), "stopped"), "stopped");
+        assert.equal((await api.inspect(id)).State.ExitCode, exitCode);
+        assert.equal(logger.lines.filter((line) => line.level === "error").length, 0);
+      });
+    }
   }
 });
 

@@ -64,6 +64,7 @@ Deno.test({
       await provider.containerStop("SIGHUP", 5);
       assert.deepEqual(calls(fake.requests), [
         "POST /v1.41/containers/web/kill?signal=SIGHUP",
+        "GET /v1.41/containers/web/json",
         "POST /v1.41/containers/web/wait?condition=not-running",
       ]);
     });
@@ -75,6 +76,7 @@ Deno.test({
       waitForever = false;
       assert.deepEqual(calls(fake.requests), [
         "POST /v1.41/containers/web/kill?signal=INT",
+        "GET /v1.41/containers/web/json",
         "POST /v1.41/containers/web/wait?condition=not-running",
         "POST /v1.41/containers/web/kill?signal=SIGKILL",
         "POST /v1.41/containers/web/wait?condition=not-running",
@@ -86,6 +88,7 @@ Deno.test({
       await provider.containerStop("QUIT", 0);
       assert.deepEqual(calls(fake.requests), [
         "POST /v1.41/containers/web/kill?signal=QUIT",
+        "GET /v1.41/containers/web/json",
         "POST /v1.41/containers/web/kill?signal=SIGKILL",
         "POST /v1.41/containers/web/wait?condition=not-running",
       ]);
@@ -125,7 +128,79 @@ Deno.test({
     assert.deepEqual(calls(fake.requests), [
       "POST /v1.43/containers/web/kill",
       "POST /v1.43/containers/web/kill?signal=SIGINT",
+      "GET /v1.43/containers/web/json",
     ]);
+  },
+});
+
+Deno.test({
+  ...unix,
+  name: "containerStop() and containerKill() unpause a paused container to end it",
+  async fn(t) {
+    // Podman's answers: stop of a paused container is refused, a signal other than SIGKILL waits.
+    // A stuck container stays paused through an unpause.
+    let stuck = false;
+    const route: FakeRoute = (request, target) => {
+      if (request.method !== "POST") return undefined;
+      if (target.includes("/unpause")) fake.state = stuck ? "paused" : "running";
+      else if (target.includes("/stop") && fake.state === "paused") {
+        return Response.json({ message: "container state improper" }, { status: 500 });
+      } else if (target.includes("/stop") || target.endsWith("/kill")) fake.state = "exited";
+      return undefined;
+    };
+    await using fake = await startFakeEngine({ apiVersion: "1.41", route });
+    const logger = new RecordingLogger();
+    using provider = newDockerProvider({ socketPath: fake.path, logger }, "web");
+    const pausedRun = async (call: () => Promise<void>) => {
+      fake.state = "paused";
+      fake.requests.length = 0;
+      await call();
+      return calls(fake.requests);
+    };
+
+    await t.step("a stop refused while paused is sent again after an unpause", async () => {
+      assert.deepEqual(await pausedRun(() => provider.containerStop("", 1)), [
+        "POST /v1.41/containers/web/stop?t=1",
+        "GET /v1.41/containers/web/json",
+        "POST /v1.41/containers/web/unpause",
+        "POST /v1.41/containers/web/stop?t=1",
+      ]);
+      assert.equal(fake.state, "exited");
+    });
+
+    await t.step("a signal is followed by an unpause", async () => {
+      assert.deepEqual(await pausedRun(() => provider.containerKill("SIGTERM")), [
+        "POST /v1.41/containers/web/kill?signal=SIGTERM",
+        "GET /v1.41/containers/web/json",
+        "POST /v1.41/containers/web/unpause",
+      ]);
+      assert.equal(fake.state, "running");
+    });
+
+    await t.step("SIGKILL needs no unpause", async () => {
+      assert.deepEqual(await pausedRun(() => provider.containerKill("")), [
+        "POST /v1.41/containers/web/kill",
+      ]);
+      assert.equal(fake.state, "exited");
+    });
+
+    await t.step("a stop refused once more is an ApiError", async () => {
+      stuck = true;
+      const requests = await pausedRun(() =>
+        assert.rejects(
+          provider.containerStop("", 1),
+          (error) => error instanceof ApiError && error.status === 500 && error.action === "stop",
+        )
+      );
+      stuck = false;
+      assert.deepEqual(requests, [
+        "POST /v1.41/containers/web/stop?t=1",
+        "GET /v1.41/containers/web/json",
+        "POST /v1.41/containers/web/unpause",
+        "POST /v1.41/containers/web/stop?t=1",
+        "GET /v1.41/containers/web/json",
+      ]);
+    });
   },
 });
 
