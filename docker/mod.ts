@@ -29,14 +29,14 @@ import { acquireDockerClient } from "./_client.ts";
 import { denoEnv, denoReadTextFile, loadDialTarget, resolveDockerHost } from "./_host.ts";
 import { DockerProvider } from "./_provider.ts";
 
-export type {
-  CallOptions,
-  ContainerSignal,
+export {
+  type CallOptions,
+  type ContainerSignal,
   ContainerStatus,
-  Provider,
-  WatchStreams,
+  type Provider,
+  type WatchStreams,
 } from "../provider.ts";
-export type { Action, Event, EventType } from "../events/mod.ts";
+export { Action, type Event, EventType } from "../events/mod.ts";
 export type { Logger } from "../log.ts";
 
 /**
