@@ -53,6 +53,7 @@ export {
 } from "./docker/mod.ts";
 export {
   newProxmoxProvider,
+  PROXMOX_ENV_NAMES,
   ProxmoxClient,
   type ProxmoxConfig,
   type ProxmoxMethod,

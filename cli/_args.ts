@@ -5,7 +5,12 @@
  * @module
  */
 
-import { type ContainerSignal, ContainerStatus, parseContainerSignal } from "../mod.ts";
+import {
+  type ContainerSignal,
+  ContainerStatus,
+  parseContainerSignal,
+  type ProxmoxConfig,
+} from "../mod.ts";
 
 /** A command line the CLI cannot run; the message says why. */
 export class UsageError extends Error {
@@ -55,16 +60,10 @@ export interface DockerFlags {
   tlsKey?: string;
 }
 
-/** The Proxmox connection flags, as given. */
-export interface ProxmoxFlags {
-  url?: string;
-  tokenId?: string;
-  secret?: string;
-  username?: string;
-  password?: string;
-  realm?: string;
-  caFile?: string;
-}
+/** The Proxmox connection flags, as given: the {@linkcode ProxmoxConfig} fields they set. */
+export type ProxmoxFlags = Partial<
+  Pick<ProxmoxConfig, "url" | "tokenId" | "secret" | "username" | "password" | "realm" | "caFile">
+>;
 
 /** A command line the CLI can run. */
 export interface Invocation {

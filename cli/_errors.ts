@@ -11,20 +11,10 @@ import {
   InvalidArgumentError,
   NotFoundError,
   ProviderError,
+  PROXMOX_ENV_NAMES,
   TimeoutError,
 } from "../mod.ts";
 import { type RuntimeName, UsageError } from "./_args.ts";
-
-/** The environment variables the CLI reads for Proxmox settings. */
-export const PROXMOX_ENV: readonly string[] = [
-  "PROXMOX_URL",
-  "PROXMOX_TOKEN_ID",
-  "PROXMOX_SECRET",
-  "PROXMOX_USERNAME",
-  "PROXMOX_PASSWORD",
-  "PROXMOX_REALM",
-  "PROXMOX_CA_FILE",
-];
 
 /** The exit codes of the CLI. */
 export const ExitCode = {
@@ -153,7 +143,7 @@ function permissionFix(denied: Error, error: unknown): string {
   const how = Deno.build.standalone ? "compile with" : "run with";
   if (kind === "env" && target.startsWith("PROXMOX_")) {
     // The CLI reads each variable its flags leave open: grant them all at once.
-    return `${how} --allow-env=${PROXMOX_ENV.join(",")}`;
+    return `${how} --allow-env=${PROXMOX_ENV_NAMES.join(",")}`;
   }
   if (socket !== undefined) {
     return `${how} --allow-read=${socket} --allow-write=${socket} --allow-net=unix:${socket} ` +

@@ -153,8 +153,20 @@ export function resolveConfig(config: ProxmoxConfig): ResolvedConfig {
   };
 }
 
-/** The environment variables {@linkcode configFromEnv} reads. */
-export const ENV_NAMES: readonly string[] = [
+/**
+ * The environment variables that `ProxmoxClient.fromEnv()` (and the CLI)
+ * read for a cluster's settings: the names to give `--allow-env`. Each one
+ * stands for the {@linkcode ProxmoxConfig} field of the same name
+ * (`PROXMOX_TOKEN_ID` is `tokenId`, `PROXMOX_CA_FILE` is `caFile`).
+ *
+ * @example Ask for the permission to read them all
+ * ```ts
+ * import { PROXMOX_ENV_NAMES } from "@idlewatcher/provider/proxmox";
+ *
+ * console.log(`deno run --allow-env=${PROXMOX_ENV_NAMES.join(",")} main.ts`);
+ * ```
+ */
+export const PROXMOX_ENV_NAMES: readonly string[] = Object.freeze([
   "PROXMOX_URL",
   "PROXMOX_TOKEN_ID",
   "PROXMOX_SECRET",
@@ -162,7 +174,7 @@ export const ENV_NAMES: readonly string[] = [
   "PROXMOX_PASSWORD",
   "PROXMOX_REALM",
   "PROXMOX_CA_FILE",
-];
+]);
 
 /**
  * Builds a configuration from `PROXMOX_*` variables, read through `get`
@@ -173,11 +185,11 @@ export const ENV_NAMES: readonly string[] = [
 export function configFromEnv(get: (name: string) => string | undefined): ProxmoxConfig {
   const env: Record<string, string | undefined> = {};
   try {
-    for (const name of ENV_NAMES) env[name] = get(name) || undefined;
+    for (const name of PROXMOX_ENV_NAMES) env[name] = get(name) || undefined;
   } catch (error) {
     throw new InvalidArgumentError(
       `Cannot read the Proxmox settings from the environment: run with --allow-env=${
-        ENV_NAMES.join(",")
+        PROXMOX_ENV_NAMES.join(",")
       }`,
       { runtime: "proxmox", cause: error },
     );

@@ -42,6 +42,7 @@ export {
   type ProxmoxMethod,
   type ProxmoxRequestOptions,
 } from "./client.ts";
+export { PROXMOX_ENV_NAMES } from "./_config.ts";
 export { newProxmoxProvider, type ProxmoxProviderOptions } from "./_provider.ts";
 export type {
   CallOptions,

@@ -243,6 +243,15 @@ Deno.test("idlewatcher proxmox takes its settings from flags and the environment
     assert.equal(result.code, 4);
     assertOneErrorLine(result, new RegExp(`--allow-net=127\\.0\\.0\\.1:${port}`));
   });
+  await t.step("a missing --allow-env names every PROXMOX_* variable", async () => {
+    const port = new URL(fake.url).port;
+    const result = await runCli(["proxmox", "pve/101", "status"], {
+      env: tokenEnv(fake, caFile),
+      permissions: [`--allow-net=127.0.0.1:${port}`, `--allow-read=${caFile}`],
+    });
+    assert.equal(result.code, 4);
+    assertOneErrorLine(result, new RegExp(`--allow-env=${ENV_NAMES}\\)$`));
+  });
 });
 
 Deno.test("idlewatcher proxmox wait and watch", async (t) => {
