@@ -1,14 +1,23 @@
 /**
- * A unix-socket proxy that forwards every connection to another unix socket
- * and can cut them all on command, or refuse new ones for a while: an
- * engine that drops off the network while it keeps running.
+ * A unix-socket proxy that forwards every connection to another unix socket.
+ * It counts the connections it accepts, to observe connection reuse from
+ * outside a client, and can cut them all on command, or refuse new ones for
+ * a while: an engine that drops off the network while it keeps running.
  *
- * @example
+ * @example Cut and refuse
  * ```ts ignore
  * await using proxy = await FaultProxy.start("/var/run/docker.sock");
  * // point the client at proxy.socketPath ... then:
  * proxy.refuse(); // cut every connection and refuse new ones
  * proxy.restore(); // accept again
+ * ```
+ *
+ * @example Count connections
+ * ```ts ignore
+ * await using proxy = await FaultProxy.start("/var/run/docker.sock");
+ * // make two calls through proxy.socketPath, close the client ... then:
+ * console.log(proxy.accepted); // 1 when the calls shared a connection
+ * await proxy.drained(); // the client closed its connections
  * ```
  *
  * @module
@@ -20,11 +29,11 @@ interface Pair {
   closed: boolean;
 }
 
-/** A cuttable proxy between unix sockets. */
+/** A counting, cuttable proxy between unix sockets. */
 export class FaultProxy implements AsyncDisposable {
   /** The socket clients connect to. */
   readonly socketPath: string;
-  /** How many connections it accepted, in total. */
+  /** How many connections it accepted, in total (refused ones included). */
   accepted = 0;
   #target: string;
   #dir: string;
@@ -33,6 +42,7 @@ export class FaultProxy implements AsyncDisposable {
   #tasks = new Set<Promise<void>>();
   #refusing = false;
   #accepting: Promise<void>;
+  #drainWaiters: (() => void)[] = [];
 
   private constructor(dir: string, target: string) {
     this.#dir = dir;
@@ -55,6 +65,16 @@ export class FaultProxy implements AsyncDisposable {
   /** How many connections are open now. */
   get open(): number {
     return this.#pairs.size;
+  }
+
+  /**
+   * Waits until no connection is open.
+   *
+   * @returns Once every forwarded connection has been closed (by either side).
+   */
+  drained(): Promise<void> {
+    if (this.#pairs.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** Closes every open connection (new ones are still accepted). */
@@ -106,19 +126,25 @@ export class FaultProxy implements AsyncDisposable {
       pair.upstream = await Deno.connect({ transport: "unix", path: this.#target });
     } catch {
       close(pair);
-      this.#pairs.delete(pair);
+      this.#remove(pair);
       return;
     }
     if (pair.closed) {
       pair.upstream.close();
-      this.#pairs.delete(pair);
+      this.#remove(pair);
       return;
     }
     await Promise.allSettled([
       pipe(client, pair.upstream, pair),
       pipe(pair.upstream, client, pair),
     ]);
+    this.#remove(pair);
+  }
+
+  #remove(pair: Pair): void {
     this.#pairs.delete(pair);
+    if (this.#pairs.size > 0) return;
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
   #track(task: Promise<void>): void {

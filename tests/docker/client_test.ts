@@ -3,8 +3,8 @@ import { acquireDockerClient, responseError } from "../../docker/_client.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../../errors.ts";
+import { FaultProxy } from "../_fault_proxy.ts";
 import { RecordingLogger } from "./_containers.ts";
-import { startCountingProxy } from "./_counting_proxy.ts";
 import { startFakeEngine } from "./_fake_engine.ts";
 
 const unix = { ignore: Deno.build.os === "windows" };
@@ -89,10 +89,10 @@ Deno.test({
   name: "newDockerProvider() shares one client and one connection between providers of a host",
   async fn() {
     await using fake = await startFakeEngine();
-    await using proxy = await startCountingProxy(fake.path);
+    await using proxy = await FaultProxy.start(fake.path);
     const logger = new RecordingLogger();
-    const first = newDockerProvider({ socketPath: proxy.path, logger }, "web");
-    const second = newDockerProvider({ url: `unix://${proxy.path}`, logger }, "db");
+    const first = newDockerProvider({ socketPath: proxy.socketPath, logger }, "web");
+    const second = newDockerProvider({ url: `unix://${proxy.socketPath}`, logger }, "db");
 
     await first.containerStatus();
     await second.containerStatus();
@@ -109,7 +109,7 @@ Deno.test({
     await proxy.drained(); // The last close closed the pooled connection.
     assert.equal(proxy.open, 0);
 
-    using third = newDockerProvider({ socketPath: proxy.path, logger }, "web");
+    using third = newDockerProvider({ socketPath: proxy.socketPath, logger }, "web");
     await third.containerStatus();
     assert.equal(fake.requests.filter((r) => r.target === "/_ping").length, 2, "a new client");
   },

@@ -3,8 +3,8 @@ import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, NotFoundError } from "../../errors.ts";
 import type { Provider } from "../../provider.ts";
 import { EngineApi, requireEngines, uniqueName } from "../_engines.ts";
+import { FaultProxy } from "../_fault_proxy.ts";
 import { eventually, RecordingLogger, SCRIPTS, waitUntilReady } from "./_containers.ts";
-import { startCountingProxy } from "./_counting_proxy.ts";
 
 Deno.test("DockerProvider runs a container through start, pause, unpause, stop and kill", async (t) => {
   for (const engine of requireEngines(t)) {
@@ -271,10 +271,10 @@ Deno.test("newDockerProvider() shares one connection with a real engine", async 
       await using api = new EngineApi(engine);
       const name = uniqueName("shared");
       await api.createContainer({ name, cmd: ["sh", "-c", SCRIPTS.exitsOnTerm] });
-      await using proxy = await startCountingProxy(engine.socketPath);
+      await using proxy = await FaultProxy.start(engine.socketPath);
       const logger = new RecordingLogger();
-      const first = newDockerProvider({ socketPath: proxy.path, logger }, name);
-      const second = newDockerProvider({ socketPath: proxy.path, logger }, name);
+      const first = newDockerProvider({ socketPath: proxy.socketPath, logger }, name);
+      const second = newDockerProvider({ socketPath: proxy.socketPath, logger }, name);
       await first.containerStart();
       assert.equal(await second.containerStatus(), "running");
       first.close();
