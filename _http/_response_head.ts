@@ -93,8 +93,8 @@ export function findHeadEnd(buffer: Uint8Array, from: number, to: number): numbe
  * @throws {Deno.errors.InvalidData} When the status line or a field is malformed.
  */
 export function parseResponseHead(bytes: Uint8Array): ResponseHead {
-  const lines = splitLines(bytes);
-  const statusLine = decodeUtf8OrLatin1(lines[0]);
+  const lines = headLines(bytes);
+  const statusLine = lines[0] ?? "";
   const match = STATUS_LINE.exec(statusLine);
   if (match === null) {
     throw new Deno.errors.InvalidData(
@@ -105,7 +105,7 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
   let name: string | undefined;
   let value = "";
   for (let i = 1; i < lines.length; i++) {
-    const line = decodeLatin1(lines[i]);
+    const line = lines[i];
     if (line.startsWith(" ") || line.startsWith("\t")) {
       // An obsolete line folding continues the previous value.
       if (name === undefined) throw malformedField(line);
@@ -127,6 +127,32 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead {
   };
 }
 
+/**
+ * Decodes a head into its lines: the status line as UTF-8 (or byte by byte),
+ * the fields byte by byte. A head of ASCII only, the usual case, reads the
+ * same either way and is decoded in one native call.
+ */
+function headLines(bytes: Uint8Array): string[] {
+  const ascii = decodeAscii(bytes);
+  if (ascii !== undefined) return splitLines(ascii);
+  const lines = splitLines(decodeLatin1(bytes));
+  // Latin-1 gives one character per byte: the status line is the first `length` bytes.
+  if (lines.length > 0) lines[0] = decodeUtf8OrLatin1(bytes.subarray(0, lines[0].length));
+  return lines;
+}
+
+/** The bytes as text when they are all ASCII, otherwise `undefined`. */
+function decodeAscii(bytes: Uint8Array): string | undefined {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  // Valid UTF-8 with one character per byte has no byte above 0x7f.
+  return text.length === bytes.byteLength ? text : undefined;
+}
+
 function appendField(headers: Headers, name: string, value: string): void {
   try {
     headers.append(name, value);
@@ -142,14 +168,13 @@ function malformedField(line: string): Error {
 }
 
 /** Splits a head into its lines without line endings, dropping the final blank line. */
-function splitLines(bytes: Uint8Array): Uint8Array[] {
-  const lines: Uint8Array[] = [];
+function splitLines(text: string): string[] {
+  const lines: string[] = [];
   let lineStart = 0;
-  for (let i = 0; i < bytes.byteLength; i++) {
-    if (bytes[i] !== LF) continue;
-    const lineEnd = i > lineStart && bytes[i - 1] === CR ? i - 1 : i;
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", lineStart)) {
+    const lineEnd = i > lineStart && text.charCodeAt(i - 1) === CR ? i - 1 : i;
     if (lineEnd === lineStart && lines.length > 0) break;
-    lines.push(bytes.subarray(lineStart, lineEnd));
+    lines.push(text.slice(lineStart, lineEnd));
     lineStart = i + 1;
   }
   return lines;
