@@ -80,7 +80,8 @@ const HOST_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
  * @param options The client or configuration, the call deadline and an abort signal.
  * @returns The provider; close it when done.
  * @throws {InvalidArgumentError} When an argument or the configuration is invalid.
- * @throws {NotFoundError} When no CT `vmid` exists (on `nodeName`, or in the cluster).
+ * @throws {NotFoundError} When no CT `vmid` exists (on `nodeName`, or in the
+ * cluster), or the cluster has no node `nodeName` (the message lists its nodes).
  * @throws {ConnectionError | TimeoutError | ApiError} When PVE cannot be asked.
  *
  * @example Wake a CT
@@ -134,14 +135,22 @@ export async function newProxmoxProvider(
     const core = clientCore(client);
     const signal = options.signal ?? core.transport.closed;
     const node = nodeName || await findNode(core, vmid, signal);
-    const current = await core.transport.request("GET", statusPath(node, vmid), {
-      signal,
-      context: {
-        what: `read CT ${vmid} on node "${node}"`,
-        action: "status",
-        container: `${vmid}`,
-      },
-    }) as { name?: string } | null;
+    let current: { name?: string } | null;
+    try {
+      current = await core.transport.request("GET", statusPath(node, vmid), {
+        signal,
+        context: {
+          what: `read CT ${vmid} on node "${node}"`,
+          action: "status",
+          container: `${vmid}`,
+        },
+      }) as { name?: string } | null;
+    } catch (error) {
+      const unknown = error instanceof ApiError && error.status === 500
+        ? await unknownNodeError(core, node, vmid, error, signal)
+        : undefined;
+      throw unknown ?? error;
+    }
     const name = typeof current?.name === "string" && current.name ? current.name : `CT${vmid}`;
     return new ProxmoxProvider({ client, owned, core, node, vmid, name, actionTimeout });
   } catch (error) {
@@ -165,6 +174,41 @@ async function findNode(core: ClientCore, vmid: number, signal: AbortSignal): Pr
       }, not an LXC container`
       : `No LXC container ${vmid} in the cluster`,
     { runtime: "proxmox", action: "status", container: `${vmid}` },
+  );
+}
+
+/**
+ * Tells whether a 500 of `status/current` means that `node` is not in the
+ * cluster (pveproxy's hostname lookup of an unknown node fails with a 500,
+ * like many other problems): asks `GET /nodes`.
+ *
+ * @returns A {@linkcode NotFoundError} naming the node and the cluster's
+ * nodes; `undefined` when the node exists or the nodes cannot be listed.
+ */
+async function unknownNodeError(
+  core: ClientCore,
+  node: string,
+  vmid: number,
+  cause: ApiError,
+  signal: AbortSignal,
+): Promise<NotFoundError | undefined> {
+  let nodes: { node?: unknown }[] | null;
+  try {
+    nodes = await core.transport.request("GET", "/nodes", {
+      signal,
+      context: { what: "list the cluster's nodes", action: "status", container: `${vmid}` },
+    }) as { node?: unknown }[] | null;
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return undefined;
+  }
+  const names = (nodes ?? []).map((entry) => entry.node)
+    .filter((name): name is string => typeof name === "string").sort();
+  if (names.length === 0 || names.includes(node)) return undefined;
+  return new NotFoundError(
+    `Cannot read CT ${vmid} on node "${node}": the cluster has no node "${node}" ` +
+      `(available nodes: ${names.join(", ")})`,
+    { runtime: "proxmox", action: "status", container: `${vmid}`, cause },
   );
 }
 

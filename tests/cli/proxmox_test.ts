@@ -118,6 +118,11 @@ Deno.test("idlewatcher proxmox exit codes", async (t) => {
     assert.equal(result.code, 3);
     assertOneErrorLine(result, /999/);
   });
+  await t.step("3 for a node the cluster does not have, naming its nodes", async () => {
+    const result = await pveCli(fake, caFile, ["nope/101", "status"]);
+    assert.equal(result.code, 3);
+    assertOneErrorLine(result, /no node "nope" \(available nodes: pve\)/);
+  });
   await t.step("2 without a URL", async () => {
     const result = await runCli(["proxmox", "pve/101", "status"]);
     assert.equal(result.code, 2);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ApiError, ConnectionError, NotFoundError, TimeoutError } from "../../errors.ts";
-import { newProxmoxProvider } from "../../proxmox/mod.ts";
-import { requestLines, setup, until } from "./_setup.ts";
+import { newProxmoxProvider, ProxmoxClient } from "../../proxmox/mod.ts";
+import { MemoryLogger, requestLines, SECRET, setup, TOKEN_ID, until } from "./_setup.ts";
 
 const START = "POST /nodes/pve/lxc/101/status/start";
 
@@ -284,6 +284,74 @@ Deno.test("newProxmoxProvider() rejects an unknown vmid with NotFoundError", asy
   await t.step("its own client is closed on failure", async () => {
     await assert.rejects(newProxmoxProvider("pve", 999, { config: s.config }), NotFoundError);
   });
+});
+
+Deno.test("newProxmoxProvider() rejects an unknown node with a NotFoundError listing the nodes", async (t) => {
+  await using s = await setup();
+  s.fake.addNode("pve2");
+  s.fake.addCt("pve2", 101);
+  const unknownNode = (error: unknown) =>
+    error instanceof NotFoundError && error.container === "101" &&
+    error.message ===
+      'Cannot read CT 101 on node "nope": the cluster has no node "nope" ' +
+        "(available nodes: pve, pve2)" &&
+    error.cause instanceof ApiError && error.cause.status === 500 &&
+    /hostname lookup 'nope' failed/.test(error.cause.serverMessage);
+
+  await t.step("with a shared client", async () => {
+    s.fake.resetRequests();
+    await assert.rejects(newProxmoxProvider("nope", 101, { client: s.client }), unknownNode);
+    assert.deepEqual(
+      s.fake.requests.map((r) => `${r.method} ${r.path.replace(/^\/api2\/json/, "")} ${r.status}`),
+      ["GET /nodes/nope/lxc/101/status/current 500", "GET /nodes 200"],
+    );
+  });
+  await t.step("with a client of its own", async () => {
+    await assert.rejects(newProxmoxProvider("nope", 101, { config: s.config }), unknownNode);
+  });
+});
+
+Deno.test("newProxmoxProvider() keeps PVE's 500 when the node exists or the nodes are unknown", async (t) => {
+  const dir = new URL("../fixtures/pve/", import.meta.url);
+  let nodes: Response | undefined;
+  let nodesAsked = 0;
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(new URL("server.pem", dir)),
+    key: await Deno.readTextFile(new URL("server-key.pem", dir)),
+    onListen() {},
+  }, (request) => {
+    if (new URL(request.url).pathname === "/api2/json/nodes") {
+      nodesAsked++;
+      return nodes!;
+    }
+    return Response.json({ data: null, message: "got timeout\n" }, { status: 500 });
+  });
+  const client = new ProxmoxClient({
+    url: `https://127.0.0.1:${server.addr.port}`,
+    tokenId: TOKEN_ID,
+    secret: SECRET,
+    caCerts: [await Deno.readTextFile(new URL("ca.pem", dir))],
+    logger: new MemoryLogger(),
+  });
+  const pveTimeout = (error: unknown) =>
+    error instanceof ApiError && error.status === 500 && error.serverMessage === "got timeout";
+  try {
+    await t.step("the node is in the cluster", async () => {
+      nodes = Response.json({ data: [{ node: "pve", status: "online" }] });
+      await assert.rejects(newProxmoxProvider("pve", 101, { client }), pveTimeout);
+      assert.equal(nodesAsked, 1);
+    });
+    await t.step("the nodes cannot be listed", async () => {
+      nodes = Response.json({ data: null, message: "got timeout\n" }, { status: 500 });
+      await assert.rejects(newProxmoxProvider("pve", 101, { client }), pveTimeout);
+      assert.equal(nodesAsked, 2);
+    });
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
 });
 
 Deno.test("newProxmoxProvider() with a config owns its client; with a client it does not", async () => {
