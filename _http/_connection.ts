@@ -33,7 +33,16 @@ export class Connection {
   #closeReason: unknown;
   #closed = false;
   #idle = false;
+  /** When the idle connection ends, in `performance.now()` time. */
+  #idleUntil = 0;
+  #onIdleEnd: ((connection: Connection) => void) | undefined;
+  /**
+   * Fires at `#idleTimerAt` (no later than `#idleUntil` while idle). It is
+   * left running when the connection is checked out: a connection parked
+   * again soon finds it still armed and early enough, and keeps it.
+   */
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimerAt = Infinity;
 
   /**
    * Wraps an open socket.
@@ -111,15 +120,14 @@ export class Connection {
       if (this.#idle) onEnd(this);
     };
     reading.then(settled, settled);
-    const timer = setTimeout(settled, idleTimeout);
-    Deno.unrefTimer(timer);
-    this.#idleTimer = timer;
+    this.#onIdleEnd = onEnd;
+    this.#idleUntil = performance.now() + idleTimeout;
+    if (this.#idleTimerAt > this.#idleUntil) this.#armIdleTimer();
   }
 
   /** Takes the connection out of the idle state; its pending read becomes the next {@linkcode Connection.fill}. */
   checkOut(): void {
     this.#idle = false;
-    clearTimeout(this.#idleTimer);
     this.conn.ref();
     this.received = 0;
   }
@@ -137,6 +145,22 @@ export class Connection {
     clearTimeout(this.#idleTimer);
     closeQuietly(this.conn);
   }
+
+  #armIdleTimer(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimerAt = this.#idleUntil;
+    const timer = setTimeout(this.#onIdleTimer, Math.max(0, this.#idleUntil - performance.now()));
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  #onIdleTimer = (): void => {
+    this.#idleTimer = undefined;
+    this.#idleTimerAt = Infinity;
+    if (!this.#idle) return;
+    if (performance.now() < this.#idleUntil) this.#armIdleTimer();
+    else this.#onIdleEnd?.(this);
+  };
 
   /** Moves the unconsumed bytes to a fresh buffer when the free space is short. */
   #makeRoom(): void {

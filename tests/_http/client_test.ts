@@ -191,6 +191,15 @@ Deno.test("HttpClient.request() drops idle connections the server closed", async
     await (await client.request({ method: "GET", path: "/" })).bytes();
     await until(() => client.idleConnections === 0);
   });
+
+  await t.step("after the idle timeout counted from its last use", async () => {
+    await using server = await RawServer.start(answerEach(ok("x")));
+    using client = new HttpClient({ target: server.target, idleTimeout: 40 });
+    await (await client.request({ method: "GET", path: "/" })).bytes();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    await (await client.request({ method: "GET", path: "/" })).bytes();
+    await until(() => client.idleConnections === 0);
+  });
 });
 
 /** A server whose second request on each connection is read and then left unanswered (the connection closes). */
