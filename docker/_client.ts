@@ -130,6 +130,8 @@ export class DockerClient {
   #host: DockerHost;
   #http: HttpClient;
   #version: Promise<string> | undefined;
+  /** The version once a lasting answer gave it; it never changes after that. */
+  #knownVersion: string | undefined;
   #references = 1;
   #key: string;
 
@@ -158,6 +160,10 @@ export class DockerClient {
    * @throws {ConnectionError} When the daemon cannot be reached.
    */
   async apiVersion(options: { signal?: AbortSignal; context: RequestContext }): Promise<string> {
+    if (this.#knownVersion !== undefined) {
+      options.signal?.throwIfAborted();
+      return this.#knownVersion;
+    }
     const shared = this.#version;
     if (shared !== undefined) {
       try {
@@ -173,7 +179,10 @@ export class DockerClient {
     this.#version = version;
     try {
       const answer = await pinging;
-      if (!answer.lasting && this.#version === version) this.#version = undefined;
+      if (this.#version === version) {
+        if (answer.lasting) this.#knownVersion = answer.version;
+        else this.#version = undefined;
+      }
       return answer.version;
     } catch (error) {
       if (this.#version === version) this.#version = undefined;
@@ -193,7 +202,9 @@ export class DockerClient {
    * @throws The signal's reason when it aborts.
    */
   async request(request: DockerRequest): Promise<HttpResponse> {
-    const version = await this.apiVersion(request);
+    let version = this.#knownVersion;
+    if (version === undefined) version = await this.apiVersion(request);
+    else request.signal?.throwIfAborted();
     return await this.#send(request, `/v${version}${request.path}`);
   }
 
