@@ -44,12 +44,12 @@ export {
 } from "./client.ts";
 export { PROXMOX_ENV_NAMES } from "./_config.ts";
 export { newProxmoxProvider, type ProxmoxProviderOptions } from "./_provider.ts";
-export type {
-  CallOptions,
-  ContainerSignal,
+export {
+  type CallOptions,
+  type ContainerSignal,
   ContainerStatus,
-  Provider,
-  WatchStreams,
+  type Provider,
+  type WatchStreams,
 } from "../provider.ts";
-export type { Action, Event, EventType } from "../events/mod.ts";
+export { Action, type Event, EventType } from "../events/mod.ts";
 export type { Logger } from "../log.ts";
