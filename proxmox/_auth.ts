@@ -10,6 +10,7 @@
  * @module
  */
 
+import { raceSignal } from "../_abort.ts";
 import { ApiError } from "../errors.ts";
 
 /** What a login answers (`data` of `POST /access/ticket`). */
@@ -103,7 +104,7 @@ export class TicketAuth implements Auth {
   }
 
   async authorize(method: string, signal: AbortSignal): Promise<Authorization> {
-    const session = await abortable(this.#current(), signal);
+    const session = await raceSignal(this.#current(), signal);
     const headers: Record<string, string> = { cookie: `PVEAuthCookie=${session.ticket}` };
     if (method !== "GET") headers.csrfpreventiontoken = session.csrf;
     return {
@@ -153,14 +154,4 @@ export class TicketAuth implements Auth {
     };
     return this.#session;
   }
-}
-
-/** Waits for `promise`, but rejects with `signal.reason` as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -9,12 +9,12 @@
  * @module
  */
 
+import { delay } from "../_abort.ts";
 import { WatchChannel } from "../events/_watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
-import { delay } from "./_timing.ts";
 import type { Transport } from "./_transport.ts";
 
 /** The CT a watch is about. */
@@ -187,7 +187,7 @@ class NodePoll {
       const started = performance.now();
       await this.#poll(signal);
       const wait = Math.max(0, this.#intervalMs - (performance.now() - started));
-      await delay(wait, signal).catch(() => {});
+      await delay(wait, { signal }).catch(() => {});
     }
   }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { delay, timeoutSignal } from "../_abort.ts";
 import {
   ApiError,
   InvalidArgumentError,
@@ -21,7 +22,7 @@ import {
 } from "../provider.ts";
 import { isConfigMissing, type RequestContext } from "./_errors.ts";
 import { isSuspended, isTaskOk, latestPowerTask, parseUpid, waitForTask } from "./_tasks.ts";
-import { backoff, delay, POLL_BACKOFF } from "./_timing.ts";
+import { backoff, POLL_BACKOFF } from "./_timing.ts";
 import { type ClientCore, clientCore, ProxmoxClient, type ProxmoxConfig } from "./client.ts";
 
 /** Options of {@linkcode newProxmoxProvider}. */
@@ -380,7 +381,7 @@ class ProxmoxProvider implements Provider {
     options: CallOptions | undefined,
     body: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const deadline = options?.signal ? undefined : AbortSignal.timeout(deadlineMs);
+    const deadline = options?.signal ? undefined : timeoutSignal(deadlineMs);
     const signal = AbortSignal.any([options?.signal ?? deadline!, this.#closing.signal]);
     try {
       signal.throwIfAborted();
@@ -475,7 +476,7 @@ class ProxmoxProvider implements Provider {
   async #waitFor(target: ContainerStatus, signal: AbortSignal): Promise<void> {
     const waits = backoff(POLL_BACKOFF);
     while (!await this.#isIn(target, signal)) {
-      await delay(waits.next().value, signal);
+      await delay(waits.next().value, { signal });
     }
   }
 

@@ -7,14 +7,9 @@
  * @module
  */
 
+import { delay } from "../_abort.ts";
 import type { RequestContext } from "./_errors.ts";
-import {
-  delay,
-  learnTaskEnd,
-  type TaskChecksSeen,
-  taskCheckTimes,
-  type TaskEnd,
-} from "./_timing.ts";
+import { learnTaskEnd, type TaskChecksSeen, taskCheckTimes, type TaskEnd } from "./_timing.ts";
 import type { Transport } from "./_transport.ts";
 
 /** A parsed task id. */
@@ -139,7 +134,7 @@ export async function waitForTask(
   let running: number | undefined;
   for (const time of taskCheckTimes(ends.get(upid))) {
     const wait = start + time - performance.now();
-    if (wait > 0) await delay(wait, signal);
+    if (wait > 0) await delay(wait, { signal });
     // What the check saw holds at the time it was sent, which may be a little late.
     const sent = performance.now() - start;
     const task = await transport.request("GET", taskStatusPath(upid), { signal, context }) as {

@@ -1,28 +1,9 @@
 /**
- * Waiting helpers: an abortable delay, geometric backoff schedules, and the
- * check times of a PVE task learned from how long such tasks took before.
+ * Waiting schedules: geometric backoffs, and the check times of a PVE task
+ * learned from how long such tasks took before.
  *
  * @module
  */
-
-/**
- * Resolves after `ms` milliseconds, or rejects with `signal.reason` as soon
- * as the signal aborts. Leaves no timer behind either way.
- */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** The shape of a growing wait: `min`, then ×`multiplier` each time, capped at `max`. */
 export interface BackoffOptions {

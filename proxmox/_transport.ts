@@ -11,12 +11,13 @@
  * @module
  */
 
+import { delay, timeoutSignal } from "../_abort.ts";
 import { HttpClient, type HttpResponse } from "../_http/client.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
 import { answerError, type RawAnswer, type RequestContext } from "./_errors.ts";
-import { backoff, delay, RETRY_BACKOFF } from "./_timing.ts";
+import { backoff, RETRY_BACKOFF } from "./_timing.ts";
 
 /** A parameter value: booleans go out as PVE's `1`/`0`. */
 export type ParamValue = string | number | boolean | undefined;
@@ -119,7 +120,7 @@ export class Transport {
           status: answer.status,
           error: error.message,
         });
-        await delay(wait, signal);
+        await delay(wait, { signal });
         continue;
       }
       throw error;
@@ -175,7 +176,7 @@ export class Transport {
     },
   ): Promise<RawAnswer> {
     const started = performance.now();
-    const timeout = AbortSignal.timeout(this.#config.timeoutMs);
+    const timeout = timeoutSignal(this.#config.timeoutMs);
     const signals = [timeout, this.#closing.signal];
     if (request.signal) signals.unshift(request.signal);
     const signal = AbortSignal.any(signals);

@@ -205,3 +205,18 @@ Deno.test("ProxmoxClient polls each node once per interval for all its watches",
     for (const provider of providers) provider.close();
   }
 });
+
+Deno.test("ProxmoxClient with a watchInterval beyond a timer's 24.8 days polls once", async () => {
+  await using s = await setup({ watchInterval: 30 * 24 * 60 * 60 });
+  s.fake.addCt("pve", 101);
+  using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+  s.fake.resetRequests();
+  const controller = new AbortController();
+  const { events, errors } = provider.watch({ signal: controller.signal });
+  await until(() => requestLines(s.fake).includes(LIST));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  controller.abort();
+  assert.deepEqual(await Array.fromAsync(events), []);
+  assert.deepEqual(await Array.fromAsync(errors), []);
+  assert.deepEqual(requestLines(s.fake), [LIST]);
+});

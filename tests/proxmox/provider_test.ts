@@ -376,3 +376,17 @@ Deno.test("ProxmoxProvider keeps PVE's 403 message and the missing privilege", a
       /permission/.test(error.message);
   });
 });
+
+Deno.test("ProxmoxProvider takes deadlines beyond a timer's 24.8 days as long, not as passed", async () => {
+  const thirtyDays = 30 * 24 * 60 * 60;
+  await using s = await setup();
+  s.fake.addCt("pve", 101);
+  using provider = await newProxmoxProvider("pve", 101, {
+    client: s.client,
+    actionTimeout: thirtyDays,
+  });
+  await provider.containerStart();
+  assert.equal(await provider.containerStatus(), "running");
+  await provider.containerStop("", thirtyDays);
+  assert.equal(s.fake.ct(101)?.status, "stopped");
+});

@@ -91,6 +91,12 @@ Deno.test("ProxmoxClient ends a request that gets no answer within its timeout",
   s.fake.latencyMs = 0;
 });
 
+Deno.test("ProxmoxClient takes a timeout beyond a timer's 24.8 days as long, not as passed", async () => {
+  await using s = await setup();
+  using client = new ProxmoxClient({ ...s.config, timeout: 30 * 24 * 60 * 60 });
+  assert.ok(await client.request("GET", "/version"));
+});
+
 Deno.test("ProxmoxClient verifies TLS against the given CA", async (t) => {
   await using s = await setup();
   await t.step("without the cluster CA: a ConnectionError that says so", async () => {
