@@ -39,9 +39,9 @@ export interface ProxmoxProviderOptions extends CallOptions {
    */
   config?: ProxmoxConfig;
   /**
-   * The deadline of a power call made without a `signal`, in seconds: the
-   * task and the state change it waits for. A stop's deadline is at least its
-   * timeout plus 30 s.
+   * The deadline of a power call, in seconds: the task and the state change
+   * it waits for. A stop's deadline is at least its timeout plus 30 s. A
+   * call's `signal` can end it sooner, never later.
    * @default {120}
    */
   actionTimeout?: number;
@@ -371,9 +371,9 @@ class ProxmoxProvider implements Provider {
   }
 
   /**
-   * Runs `body` under the caller's signal, or else under a deadline of
-   * `deadlineMs`; always also under the provider's close. A passed deadline
-   * becomes a {@linkcode TimeoutError}; an abort rejects with its reason.
+   * Runs `body` under a deadline of `deadlineMs`, the caller's signal and the
+   * provider's close, whichever ends first. A passed deadline becomes a
+   * {@linkcode TimeoutError}; an abort rejects with its reason.
    */
   async #bounded<T>(
     deadlineMs: number,
@@ -381,13 +381,15 @@ class ProxmoxProvider implements Provider {
     options: CallOptions | undefined,
     body: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const deadline = options?.signal ? undefined : timeoutSignal(deadlineMs);
-    const signal = AbortSignal.any([options?.signal ?? deadline!, this.#closing.signal]);
+    const deadline = timeoutSignal(deadlineMs);
+    const signals = [deadline, this.#closing.signal];
+    if (options?.signal) signals.unshift(options.signal);
+    const signal = AbortSignal.any(signals);
     try {
       signal.throwIfAborted();
       return await body(signal);
     } catch (error) {
-      if (deadline?.aborted && error === deadline.reason) {
+      if (deadline.aborted && error === deadline.reason) {
         throw new TimeoutError(
           `Cannot ${context.what}: not done within ${deadlineMs / 1000} s`,
           this.#errorOptions(context.action ?? ""),

@@ -237,6 +237,29 @@ Deno.test("ProxmoxProvider calls without a signal end at the action deadline", a
   });
 });
 
+Deno.test("ProxmoxProvider calls with a signal still end at the action deadline", async (t) => {
+  await t.step("a signal that never aborts: TimeoutError", async () => {
+    await using s = await setup({ haDelayMs: 60_000 });
+    s.fake.addCt("pve", 101, { ha: true });
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client, actionTimeout: 0.2 });
+    const signal = new AbortController().signal;
+    await assert.rejects(provider.containerStart({ signal }), (error) => {
+      return error instanceof TimeoutError && /within 0.2 s/.test(error.message);
+    });
+  });
+  await t.step("a signal that aborts first: its reason", async () => {
+    await using s = await setup({ haDelayMs: 60_000 });
+    s.fake.addCt("pve", 101, { ha: true });
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client, actionTimeout: 60 });
+    const reason = new Error("caller gave up");
+    const controller = new AbortController();
+    const call = provider.containerStart({ signal: controller.signal });
+    await until(() => s.fake.tasks("pve").length > 0);
+    controller.abort(reason);
+    await assert.rejects(call, (error) => error === reason);
+  });
+});
+
 Deno.test("ProxmoxProvider on an offline node: ConnectionError naming it, no POST replay", async () => {
   await using s = await setup();
   s.fake.addNode("pve2");
