@@ -41,7 +41,8 @@ export interface ProxmoxProviderOptions extends CallOptions {
   /**
    * The deadline of a power call, in seconds: the task and the state change
    * it waits for. A stop's deadline is at least its timeout plus 30 s. A
-   * call's `signal` can end it sooner, never later.
+   * call's `signal` can end it sooner, never later. A status read's deadline
+   * is the client's per-request `timeout`.
    * @default {120}
    */
   actionTimeout?: number;
@@ -322,9 +323,10 @@ class ProxmoxProvider implements Provider {
     }, options);
   }
 
+  /** A read, not an action: its deadline is the client's per-request timeout. */
   containerStatus(options?: CallOptions): Promise<ContainerStatus> {
     return this.#bounded(
-      this.#actionTimeoutMs,
+      this.#core.transport.config.timeoutMs,
       this.#context({ verb: "status" }),
       options,
       (signal) => this.#status(signal),

@@ -260,6 +260,19 @@ Deno.test("ProxmoxProvider calls with a signal still end at the action deadline"
   });
 });
 
+Deno.test("ProxmoxProvider.containerStatus() ends at the per-request timeout, not the action deadline", async () => {
+  await using s = await setup();
+  s.fake.addNode("pve2");
+  s.fake.addCt("pve2", 101);
+  using client = new ProxmoxClient({ ...s.config, timeout: 0.2 });
+  using provider = await newProxmoxProvider("pve2", 101, { client, actionTimeout: 600 });
+  s.fake.setNodeOnline("pve2", false);
+  // Reads retry a 595 after 100, 200 and 400 ms: more than the 0.2 s the call may take.
+  await assert.rejects(provider.containerStatus(), (error) => {
+    return error instanceof TimeoutError && /not done within 0.2 s/.test(error.message);
+  });
+});
+
 Deno.test("ProxmoxProvider on an offline node: ConnectionError naming it, no POST replay", async () => {
   await using s = await setup();
   s.fake.addNode("pve2");
