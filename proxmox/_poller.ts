@@ -110,6 +110,7 @@ export class StatusPoller {
   #intervalMs: number;
   #buffers: WatchBuffers;
   #nodes = new Map<string, NodePoll>();
+  #closed = false;
 
   constructor(transport: Transport, intervalMs: number, buffers: WatchBuffers = DEFAULT_BUFFERS) {
     this.#transport = transport;
@@ -119,9 +120,15 @@ export class StatusPoller {
 
   /**
    * Starts a watch of `ct`; it ends when `signal` aborts, when a reader
-   * cancels either stream, on `close()`, or after the CT vanished.
+   * cancels either stream, on `close()`, or after the CT vanished. After
+   * `close()`, the watch is over at once: both streams are closed.
    */
   watch(ct: WatchedCt, signal?: AbortSignal): WatchStreams {
+    if (this.#closed) {
+      const over = new Subscriber({ ...ct }, this.#buffers, undefined, () => {});
+      over.end();
+      return over.streams;
+    }
     let poll = this.#nodes.get(ct.node);
     if (poll === undefined) {
       poll = new NodePoll(ct.node, this.#transport, this.#intervalMs, () => {
@@ -132,8 +139,9 @@ export class StatusPoller {
     return poll.add({ ...ct }, this.#buffers, signal);
   }
 
-  /** Ends every watch; polling stops. */
+  /** Ends every watch and any later one; polling stops. */
   close(): void {
+    this.#closed = true;
     for (const poll of [...this.#nodes.values()]) poll.close();
   }
 }

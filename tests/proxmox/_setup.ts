@@ -5,6 +5,7 @@
  * @module
  */
 
+import { raceSignal } from "../../_abort.ts";
 import type { Logger } from "../../log.ts";
 import { ProxmoxClient, type ProxmoxConfig } from "../../proxmox/mod.ts";
 import { type FakePve, type FakePveOptions, startFakePve } from "../_fake_pve/mod.ts";
@@ -90,4 +91,9 @@ export async function until(condition: () => boolean, ms = 5_000): Promise<void>
     if (performance.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Settles like `promise`, or rejects when it has not settled within `ms` (a stream that never ends). */
+export function within<T>(promise: Promise<T>, ms = 5_000): Promise<T> {
+  return raceSignal(promise, AbortSignal.timeout(ms));
 }

@@ -5,7 +5,7 @@ import { resolveConfig } from "../../proxmox/_config.ts";
 import { StatusPoller } from "../../proxmox/_poller.ts";
 import { Transport } from "../../proxmox/_transport.ts";
 import { newProxmoxProvider } from "../../proxmox/mod.ts";
-import { requestLines, setup, until } from "./_setup.ts";
+import { requestLines, setup, until, within } from "./_setup.ts";
 
 const LIST = "GET /nodes/pve/lxc";
 
@@ -141,6 +141,17 @@ Deno.test("ProxmoxProvider.watch() ends on abort, on close, and when a reader ca
     other.client.close();
     assert.deepEqual(await Array.fromAsync(events), []);
     assert.deepEqual(await Array.fromAsync(errors), []);
+  });
+  await t.step("a watch on a closed client is over at once", async () => {
+    await using other = await setup({ watchInterval: 0.02 });
+    other.fake.addCt("pve", 101);
+    using provider = await newProxmoxProvider("pve", 101, { client: other.client });
+    other.client.close();
+    other.fake.resetRequests();
+    const { events, errors } = provider.watch();
+    assert.deepEqual(await within(Array.fromAsync(events)), []);
+    assert.deepEqual(await within(Array.fromAsync(errors)), []);
+    assert.deepEqual(requestLines(other.fake), []);
   });
 });
 
