@@ -7,6 +7,10 @@
  * newline) instead of being buffered, and a line that is not valid UTF-8 is
  * reported instead of being decoded with replacement characters.
  *
+ * Bytes are decoded by a non-fatal decoder, several times faster than a
+ * fatal one: a text without U+FFFD came from valid UTF-8, and only a text
+ * with one is decoded again, fatally, to tell a sent U+FFFD from a bad byte.
+ *
  * @module
  */
 
@@ -66,7 +70,6 @@ const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
  * ```
  */
 export class LineSplitter {
-  readonly #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   readonly #maxLineLength: number;
   /** The start of the current, unfinished line (chunks kept as given). */
   #pending: Uint8Array[] = [];
@@ -161,14 +164,9 @@ export class LineSplitter {
    */
   #splitComplete(bytes: Uint8Array, sink: LineSink): void {
     if (bytes.length <= this.#maxLineLength) {
-      let text: string;
-      try {
-        text = this.#decoder.decode(bytes);
-      } catch {
-        this.#splitEach(bytes, sink);
-        return;
-      }
-      splitText(text, sink);
+      const text = decodeUtf8(bytes);
+      if (text === undefined) this.#splitEach(bytes, sink);
+      else splitText(text, sink);
       return;
     }
     this.#splitEach(bytes, sink);
@@ -188,16 +186,14 @@ export class LineSplitter {
   }
 
   #decodeOne(bytes: Uint8Array, sink: LineSink): void {
-    let text: string;
-    try {
-      text = this.#decoder.decode(bytes);
-    } catch {
+    const text = decodeUtf8(bytes);
+    if (text === undefined) {
       sink.invalid(
         new LineError(`a line of ${bytes.length} bytes is not valid UTF-8`, bytes.length),
       );
-      return;
+    } else if (!isBlank(text)) {
+      sink.line(text);
     }
-    if (!isBlank(text)) sink.line(text);
   }
 
   #tooLong(length: number): LineError {
@@ -205,6 +201,20 @@ export class LineSplitter {
       `a line of ${length} bytes or more is longer than the limit of ${this.#maxLineLength}`,
       length,
     );
+  }
+}
+
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Decodes UTF-8; `undefined` when the bytes are not valid UTF-8. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  const text = lenient.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
+  try {
+    return fatal.decode(bytes);
+  } catch {
+    return undefined;
   }
 }
 

@@ -157,5 +157,10 @@ Deno.test({
       const line = concat('{"p":"', Array.from(euro), '"}\n');
       assert.deepEqual(split(cut(line, [7, 8])), ['{"p":"€"}']);
     });
+    await t.step("a U+FFFD the line really holds is kept", () => {
+      const line = '{"p":"\uFFFD"}';
+      assert.deepEqual(split([concat(line, "\n", '{"q":1}\n')]), [line, '{"q":1}']);
+      assert.deepEqual(split(cut(encoder.encode(line + "\n"), [3])), [line]);
+    });
   },
 });
