@@ -78,6 +78,7 @@ export class Transport {
    * @throws {ConnectionError} PVE or the node is unreachable.
    * @throws {TimeoutError} No answer within the configured timeout.
    * @throws {ApiError | NotFoundError} PVE refused the request.
+   * @throws {InvalidArgumentError} The HTTP layer cannot frame the request (a bad path).
    */
   async request(
     method: string,
@@ -226,7 +227,11 @@ export class Transport {
     }
   }
 
-  /** The caller's or the close's reason when aborted; our own errors as they are; Deno's wrapped. */
+  /**
+   * The caller's or the close's reason when aborted; our own errors as they
+   * are; a request the HTTP layer cannot frame (a `TypeError`) as an invalid
+   * argument; Deno's errors as a connection failure.
+   */
   #rethrow(
     error: unknown,
     signal: AbortSignal | undefined,
@@ -236,6 +241,14 @@ export class Transport {
     if (signal?.aborted) return signal.reason;
     if (this.#closing.signal.aborted) return this.#closing.signal.reason;
     if (error instanceof ProviderError) return error;
+    if (error instanceof TypeError) {
+      return new InvalidArgumentError(`Cannot ${context.what}: ${error.message}`, {
+        runtime: "proxmox",
+        action: context.action,
+        container: context.container,
+        cause: error,
+      });
+    }
     return connectionError(error, this.#config, context, method);
   }
 

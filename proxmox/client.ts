@@ -77,6 +77,9 @@ export interface ClientCore {
 
 let coreOfClient: (client: ProxmoxClient) => ClientCore;
 
+/** A request path: `/`, then printable ASCII but `?` and `#` (no space, no control character). */
+const PATH = /^\/[\x21\x22\x24-\x3e\x40-\x7e]*$/;
+
 /**
  * A Proxmox VE cluster's API: one per cluster, shared by many providers.
  * Nothing is sent until the first request; with a user and password it then
@@ -153,7 +156,8 @@ export class ProxmoxClient implements Disposable {
    * @param path The path below `/api2/json`, starting with `/`, with each segment percent-encoded.
    * @param options The parameters and the abort signal.
    * @returns The answer's `data`.
-   * @throws {InvalidArgumentError} When the method or path is malformed.
+   * @throws {InvalidArgumentError} When the method is not one of the four, or
+   * the path is not `/` followed by printable ASCII without `?` or `#`.
    * @throws {ConnectionError} When PVE, or the node the path names (595/596), cannot be reached.
    * @throws {TimeoutError} When PVE does not answer within the configured timeout.
    * @throws {NotFoundError} When PVE says a guest's configuration file does not exist.
@@ -180,10 +184,13 @@ export class ProxmoxClient implements Disposable {
         }),
       );
     }
-    if (typeof path !== "string" || !/^\/[^\s?#]*$/.test(path)) {
+    if (typeof path !== "string" || !PATH.test(path)) {
       return Promise.reject(
         new InvalidArgumentError(
-          `Invalid path ${JSON.stringify(path)}: expected "/..." without a query (use params)`,
+          `Invalid path ${
+            JSON.stringify(path)
+          }: expected "/..." in printable ASCII (percent-encode the rest), ` +
+            "without a query (use params) or a fragment",
           { runtime: "proxmox" },
         ),
       );

@@ -6,6 +6,8 @@ import {
   ProviderError,
   TimeoutError,
 } from "../../errors.ts";
+import { resolveConfig } from "../../proxmox/_config.ts";
+import { Transport } from "../../proxmox/_transport.ts";
 import { newProxmoxProvider, ProxmoxClient } from "../../proxmox/mod.ts";
 import { requestLines, setup } from "./_setup.ts";
 
@@ -52,11 +54,41 @@ Deno.test("ProxmoxClient.request() lists the parameters of a 400", async () => {
   );
 });
 
-Deno.test("ProxmoxClient.request() checks method and path before any request", async () => {
+Deno.test("ProxmoxClient.request() checks method and path before any request", async (t) => {
   await using s = await setup();
-  await assert.rejects(s.client.request("PATCH" as "GET", "/version"), InvalidArgumentError);
-  await assert.rejects(s.client.request("GET", "version"), InvalidArgumentError);
-  await assert.rejects(s.client.request("GET", "/nodes?x=1"), InvalidArgumentError);
+  await t.step("the method", async () => {
+    await assert.rejects(s.client.request("PATCH" as "GET", "/version"), InvalidArgumentError);
+  });
+  const paths = [
+    "version",
+    "/nodes?x=1",
+    "/nodes#x",
+    "/nodes/pve /lxc",
+    "/nodes/pvé/lxc",
+    "/nodes/pve\u0001/lxc",
+    "/nodes/pve\u007f/lxc",
+    "/nodes/pve\t/lxc",
+  ];
+  for (const path of paths) {
+    await t.step(JSON.stringify(path), async () => {
+      await assert.rejects(s.client.request("GET", path), (error) => {
+        return error instanceof InvalidArgumentError && /Invalid path/.test(error.message);
+      });
+    });
+  }
+  assert.equal(s.fake.requests.length, 0);
+});
+
+Deno.test("Transport turns a request the HTTP layer refuses into an InvalidArgumentError", async () => {
+  await using s = await setup();
+  const transport = new Transport(resolveConfig(s.config));
+  try {
+    await assert.rejects(transport.request("GET", "/nodes/pv\u00e9"), (error) => {
+      return error instanceof InvalidArgumentError && error.cause instanceof TypeError;
+    });
+  } finally {
+    transport.close();
+  }
   assert.equal(s.fake.requests.length, 0);
 });
 
