@@ -59,7 +59,11 @@ interface PowerCall {
   params?: Record<string, number>;
   /** Overrides the provider's action deadline. */
   deadlineMs?: number;
+  /** A stop or kill of a paused CT resumed it first: not again. */
+  resumed?: boolean;
 }
+
+const RESUME: PowerCall = { action: "resume", verb: "unpause", target: ContainerStatus.Running };
 
 const VMID_MIN = 100;
 const VMID_MAX = 999_999_999;
@@ -75,7 +79,8 @@ const HOST_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
  * asked for (an HA-managed CT changes state after its task ends). Notes on
  * LXC: stop and kill cannot choose a signal (a stop is a clean shutdown, a
  * kill an immediate hard stop); pause is PVE's experimental suspend, a CRIU
- * checkpoint that leaves the CT stopped and fails on nodes without CRIU.
+ * checkpoint that leaves the CT stopped and fails on nodes without CRIU; a
+ * stop or kill of a paused CT resumes it first, so that it ends stopped.
  *
  * @param nodeName The node that holds the CT, or `""` to look it up.
  * @param vmid The CT's id, 100 to 999999999.
@@ -316,11 +321,7 @@ class ProxmoxProvider implements Provider {
   }
 
   containerUnpause(options?: CallOptions): Promise<void> {
-    return this.#power({
-      action: "resume",
-      verb: "unpause",
-      target: ContainerStatus.Running,
-    }, options);
+    return this.#power(RESUME, options);
   }
 
   /** A read, not an action: its deadline is the client's per-request timeout. */
@@ -432,15 +433,21 @@ class ProxmoxProvider implements Provider {
       });
     } catch (error) {
       // A refusal ("already running", "not running", a lock): success if the CT is already there.
-      if (
-        error instanceof ApiError && error.status === 500 &&
-        await this.#alreadyIn(call.target, signal)
-      ) {
+      if (!(error instanceof ApiError && error.status === 500)) throw error;
+      const status = await this.#statusAfterRefusal(signal);
+      if (status === call.target) {
         this.#logger.debug(`CT ${this.#vmid} is already ${call.target}`, {
           container: `${this.#vmid}`,
           action: call.verb,
         });
         return;
+      }
+      if (
+        status === ContainerStatus.Paused && call.target === ContainerStatus.Stopped &&
+        !call.resumed
+      ) {
+        await this.#resumeToEnd(call, signal);
+        return await this.#run({ ...call, resumed: true }, context, signal);
       }
       throw error;
     }
@@ -460,7 +467,9 @@ class ProxmoxProvider implements Provider {
         : undefined,
     });
     if (exitstatus !== undefined && !isTaskOk(exitstatus)) {
-      if (call.action !== "suspend" && await this.#alreadyIn(call.target, signal)) return;
+      if (
+        call.action !== "suspend" && await this.#statusAfterRefusal(signal) === call.target
+      ) return;
       throw this.#taskError(call, context, upid.type, exitstatus);
     }
     await this.#waitFor(call.target, signal);
@@ -484,13 +493,37 @@ class ProxmoxProvider implements Provider {
     }
   }
 
-  /** Like {@linkcode #isIn}, for a refused call: a failed check is `false`, so the refusal is what surfaces. */
-  async #alreadyIn(target: ContainerStatus, signal: AbortSignal): Promise<boolean> {
+  /**
+   * The CT's status, to judge a refused call or a failed task by;
+   * `undefined` when it cannot be read, so that the refusal is what surfaces.
+   */
+  async #statusAfterRefusal(signal: AbortSignal): Promise<ContainerStatus | undefined> {
     try {
-      return await this.#isIn(target, signal);
+      return await this.#status(signal);
     } catch (error) {
       if (signal.aborted) throw error;
-      return false;
+      return undefined;
+    }
+  }
+
+  /**
+   * Resumes a paused CT that is to be stopped or killed. PVE refuses both on
+   * a suspended CT (it is not running), and the CT stays "paused" while its
+   * latest power task is the suspend: a wake would resume the checkpoint.
+   * Once resumed, the stop or kill ends it for good, as on Docker. A resume
+   * that fails also ends the pause: its failed task is the latest power task
+   * of a stopped CT.
+   */
+  async #resumeToEnd(call: PowerCall, signal: AbortSignal): Promise<void> {
+    this.#logger.debug(
+      `CT ${this.#vmid} is paused: resuming it so that the ${call.verb} ends its checkpoint`,
+      { container: `${this.#vmid}`, action: call.verb },
+    );
+    try {
+      await this.#run(RESUME, this.#context(RESUME), signal);
+    } catch (error) {
+      // The task failed: the CT is stopped, and no longer paused.
+      if (!(error instanceof ApiError) || error.status !== 0) throw error;
     }
   }
 

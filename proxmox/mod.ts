@@ -14,7 +14,8 @@
  * - `containerPause()` is PVE's experimental suspend: a CRIU checkpoint that
  *   leaves the CT stopped, and that fails on nodes without CRIU. A CT whose
  *   latest power task is a successful suspend reports `"paused"`, so that a
- *   wake resumes it from the checkpoint.
+ *   wake resumes it from the checkpoint. A stop or kill of a paused CT
+ *   resumes it first, so that it ends `"stopped"` and a wake starts it afresh.
  * - TLS is always verified; give the cluster's CA (`pve-root-ca.pem`).
  *
  * @example Stop a CT when idle, wake it on demand

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ApiError, ConnectionError, NotFoundError, TimeoutError } from "../../errors.ts";
-import { newProxmoxProvider, ProxmoxClient } from "../../proxmox/mod.ts";
+import { newProxmoxProvider, type Provider, ProxmoxClient } from "../../proxmox/mod.ts";
 import { MemoryLogger, requestLines, SECRET, setup, TOKEN_ID, until } from "./_setup.ts";
 
 const START = "POST /nodes/pve/lxc/101/status/start";
@@ -131,6 +131,45 @@ Deno.test("ProxmoxProvider.containerPause() suspends; containerUnpause() resumes
     assert.equal(s.fake.ct(101)?.status, "running");
     assert.equal(await provider.containerStatus(), "running");
   });
+});
+
+Deno.test("ProxmoxProvider stops and kills a paused CT for good", async (t) => {
+  const ends: [string, string, (provider: Provider) => Promise<void>][] = [
+    ["containerStop()", "shutdown", (provider) => provider.containerStop("", 5)],
+    ["containerKill()", "stop", (provider) => provider.containerKill("")],
+  ];
+  for (const [name, action, end] of ends) {
+    await t.step(`${name}: resumed, then ended`, async () => {
+      await using s = await setup();
+      s.fake.addNode("pve2", { criu: true });
+      s.fake.addCt("pve2", 101, { status: "running" });
+      using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
+      await provider.containerPause();
+      s.fake.resetRequests();
+      await end(provider);
+      assert.equal(await provider.containerStatus(), "stopped");
+      assert.equal(s.fake.ct(101)?.status, "stopped");
+      assert.equal(s.fake.ct(101)?.checkpoint, false, "the checkpoint was restored");
+      assert.deepEqual(posts(requestLines(s.fake)), [
+        `POST /nodes/pve2/lxc/101/status/${action}`,
+        "POST /nodes/pve2/lxc/101/status/resume",
+        `POST /nodes/pve2/lxc/101/status/${action}`,
+      ]);
+      await provider.containerStart();
+      assert.equal(s.fake.tasks("pve2").at(-1)?.type, "vzstart", "a wake starts it afresh");
+    });
+    await t.step(`${name}: a checkpoint that cannot be restored leaves it stopped`, async () => {
+      await using s = await setup();
+      s.fake.addNode("pve2", { criu: true });
+      s.fake.addCt("pve2", 101, { status: "running" });
+      using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
+      await provider.containerPause();
+      s.fake.failNextTask("resume", "command 'lxc-checkpoint' failed: exit code 1");
+      await end(provider);
+      assert.equal(await provider.containerStatus(), "stopped");
+      assert.equal(s.fake.ct(101)?.status, "stopped");
+    });
+  }
 });
 
 Deno.test("ProxmoxProvider.containerStatus() maps PVE's state", async (t) => {
