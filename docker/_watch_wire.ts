@@ -129,6 +129,9 @@ export function formatTime(nanos: bigint): string {
 
 const TIME_NANO = '"timeNano":';
 const ACTOR_ID = '"ID":"';
+/** {@linkcode ACTOR_ID} without its first quote: JSON is full of quotes, `I` is rare. */
+const ACTOR_ID_TAIL = ACTOR_ID.slice(1);
+const QUOTE = 0x22;
 
 /**
  * Finds an event line's `timeNano` without parsing the line. The field is
@@ -162,16 +165,26 @@ export function lineTimeNano(line: string): string | undefined {
  * @returns `false` only when the line is surely about another container.
  */
 export function mayConcern(line: string, ids: { has(id: string): boolean }): boolean {
-  let at = line.indexOf(ACTOR_ID);
+  let at = indexOfActorId(line, 0);
   if (at === -1) return true;
   do {
     const start = at + ACTOR_ID.length;
     const end = line.indexOf('"', start);
     if (end === -1) return true;
     if (ids.has(line.slice(start, end))) return true;
-    at = line.indexOf(ACTOR_ID, end);
+    at = indexOfActorId(line, end);
   } while (at !== -1);
   return false;
+}
+
+/**
+ * `line.indexOf(ACTOR_ID, from)`, several times faster: it looks for the
+ * key without its first quote, then checks the quote.
+ */
+function indexOfActorId(line: string, from: number): number {
+  let at = line.indexOf(ACTOR_ID_TAIL, from + 1);
+  while (at !== -1 && line.charCodeAt(at - 1) !== QUOTE) at = line.indexOf(ACTOR_ID_TAIL, at + 1);
+  return at === -1 ? -1 : at - 1;
 }
 
 /**
