@@ -4,7 +4,10 @@
  * `/cluster/resources`, which lags up to 10 s) once per interval; each
  * change of a CT between running and not running is told to its watches.
  * Whether a stop was a suspend, or a start a resume, comes from the CT's
- * latest power task, read once per change.
+ * latest power task, read once per change. A CT missing from its node's
+ * list is looked up in the cluster (`/cluster/resources`, whose node is
+ * current): a migrated CT is followed to its new node, one the cluster no
+ * longer has is reported destroyed.
  *
  * @module
  */
@@ -14,6 +17,7 @@ import { WatchChannel } from "../events/_watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
+import { clusterGuests, type Guest } from "./_guests.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
 
@@ -120,23 +124,17 @@ export class StatusPoller {
 
   /**
    * Starts a watch of `ct`; it ends when `signal` aborts, when a reader
-   * cancels either stream, on `close()`, or after the CT vanished. After
+   * cancels either stream, on `close()`, or after the CT vanished from the
+   * cluster (a CT migrated to another node is followed there). After
    * `close()`, the watch is over at once: both streams are closed.
    */
   watch(ct: WatchedCt, signal?: AbortSignal): WatchStreams {
-    if (this.#closed) {
-      const over = new Subscriber({ ...ct }, this.#buffers, undefined, () => {});
-      over.end();
-      return over.streams;
-    }
-    let poll = this.#nodes.get(ct.node);
-    if (poll === undefined) {
-      poll = new NodePoll(ct.node, this.#transport, this.#intervalMs, () => {
-        this.#nodes.delete(ct.node);
-      });
-      this.#nodes.set(ct.node, poll);
-    }
-    return poll.add({ ...ct }, this.#buffers, signal);
+    const subscriber = new Subscriber({ ...ct }, this.#buffers, signal, () => {
+      this.#nodes.get(subscriber.ct.node)?.remove(subscriber);
+    });
+    if (this.#closed || signal?.aborted) subscriber.end();
+    else this.#pollOf(ct.node).add(subscriber);
+    return subscriber.streams;
   }
 
   /** Ends every watch and any later one; polling stops. */
@@ -144,6 +142,37 @@ export class StatusPoller {
     this.#closed = true;
     for (const poll of [...this.#nodes.values()]) poll.close();
   }
+
+  #pollOf(node: string): NodePoll {
+    let poll = this.#nodes.get(node);
+    if (poll === undefined) {
+      poll = new NodePoll(node, this.#transport, this.#intervalMs, {
+        onIdle: () => this.#nodes.delete(node),
+        onMoved: (subscriber, to) => this.#move(subscriber, to),
+      });
+      this.#nodes.set(node, poll);
+    }
+    return poll;
+  }
+
+  /** Hands a watch to the poll of the node its CT moved to. */
+  #move(subscriber: Subscriber, node: string): void {
+    this.#transport.config.logger.debug(
+      `CT ${subscriber.ct.vmid} moved from node "${subscriber.ct.node}" to "${node}"`,
+      { container: `${subscriber.ct.vmid}`, action: "watch" },
+    );
+    this.#nodes.get(subscriber.ct.node)?.remove(subscriber);
+    subscriber.ct.node = node;
+    this.#pollOf(node).add(subscriber);
+  }
+}
+
+/** What a node's poll tells its owner. */
+interface NodePollHooks {
+  /** The poll has no watch left and stopped. */
+  onIdle(): void;
+  /** A watched CT is on another node now. */
+  onMoved(subscriber: Subscriber, node: string): void;
 }
 
 class NodePoll {
@@ -152,25 +181,17 @@ class NodePoll {
   #intervalMs: number;
   #subscribers = new Set<Subscriber>();
   #stop = new AbortController();
-  #onIdle: () => void;
+  #hooks: NodePollHooks;
   #running = false;
 
-  constructor(node: string, transport: Transport, intervalMs: number, onIdle: () => void) {
+  constructor(node: string, transport: Transport, intervalMs: number, hooks: NodePollHooks) {
     this.#node = node;
     this.#transport = transport;
     this.#intervalMs = intervalMs;
-    this.#onIdle = onIdle;
+    this.#hooks = hooks;
   }
 
-  add(ct: WatchedCt, buffers: WatchBuffers, signal: AbortSignal | undefined): WatchStreams {
-    const subscriber = new Subscriber(ct, buffers, signal, () => {
-      this.#subscribers.delete(subscriber);
-      if (this.#subscribers.size === 0) this.close();
-    });
-    if (signal?.aborted) {
-      subscriber.end();
-      return subscriber.streams;
-    }
+  add(subscriber: Subscriber): void {
     this.#subscribers.add(subscriber);
     if (!this.#running && !this.#stop.signal.aborted) {
       this.#running = true;
@@ -179,13 +200,17 @@ class NodePoll {
         this.close();
       });
     }
-    return subscriber.streams;
+  }
+
+  /** Stops polling for `subscriber`; the poll closes with its last watch. */
+  remove(subscriber: Subscriber): void {
+    if (this.#subscribers.delete(subscriber) && this.#subscribers.size === 0) this.close();
   }
 
   close(): void {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
-    this.#onIdle();
+    this.#hooks.onIdle();
     for (const subscriber of [...this.#subscribers]) subscriber.end();
   }
 
@@ -196,6 +221,31 @@ class NodePoll {
       await this.#poll(signal);
       const wait = Math.max(0, this.#intervalMs - (performance.now() - started));
       await delay(wait, { signal }).catch(() => {});
+    }
+  }
+
+  /**
+   * A watched CT is not on this node: it moved (the watch follows it), or is
+   * gone from the cluster (destroyed: the watch ends). A CT the cluster
+   * still places here is on its way: the next poll sees it.
+   */
+  async #lost(
+    subscriber: Subscriber,
+    nodeOf: (vmid: number) => Promise<string | undefined>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let node: string | undefined;
+    try {
+      node = await nodeOf(subscriber.ct.vmid);
+    } catch (error) {
+      if (!signal.aborted) subscriber.error(error);
+      return;
+    }
+    if (node === undefined) {
+      subscriber.event(Action.ContainerDestroy);
+      subscriber.end();
+    } else if (node !== this.#node) {
+      this.#hooks.onMoved(subscriber, node);
     }
   }
 
@@ -229,15 +279,12 @@ class NodePoll {
       }
       return lookup;
     };
+    const nodeOf = lxcNodeLookup(this.#transport, signal);
     await Promise.all(subscribers.map(async (subscriber) => {
       const { ct } = subscriber;
       if (subscriber.ended) return;
       const found = byVmid.get(ct.vmid);
-      if (found === undefined) {
-        subscriber.event(Action.ContainerDestroy);
-        subscriber.end();
-        return;
-      }
+      if (found === undefined) return await this.#lost(subscriber, nodeOf, signal);
       if (typeof found.name === "string" && found.name) ct.name = found.name;
       if (found.status !== "running" && found.status !== "stopped") {
         subscriber.error(unexpectedStatus(ct, found.status));
@@ -269,6 +316,27 @@ class NodePoll {
       subscriber.event(action);
     }));
   }
+}
+
+/**
+ * Finds the node of an LXC container in the cluster: one request for all
+ * the CTs a poll misses. Resolves with `undefined` when the cluster has no
+ * such CT.
+ */
+function lxcNodeLookup(
+  transport: Transport,
+  signal: AbortSignal,
+): (vmid: number) => Promise<string | undefined> {
+  let guests: Promise<Map<number, Guest>> | undefined;
+  return async (vmid) => {
+    guests ??= clusterGuests(transport, {
+      signal,
+      context: { what: `find the node of CT ${vmid}`, action: "watch" },
+      retry: false,
+    });
+    const guest = (await guests).get(vmid);
+    return guest?.type === "lxc" ? guest.node : undefined;
+  };
 }
 
 function toEvent(ct: WatchedCt, action: Action): Event {

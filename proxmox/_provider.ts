@@ -21,6 +21,7 @@ import {
   type WatchStreams,
 } from "../provider.ts";
 import { isConfigMissing, type RequestContext } from "./_errors.ts";
+import { clusterGuests } from "./_guests.ts";
 import { isSuspended, isTaskOk, latestPowerTask, parseUpid, waitForTask } from "./_tasks.ts";
 import { backoff, POLL_BACKOFF } from "./_timing.ts";
 import { type ClientCore, clientCore, ProxmoxClient, type ProxmoxConfig } from "./client.ts";
@@ -81,6 +82,10 @@ const HOST_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
  * kill an immediate hard stop); pause is PVE's experimental suspend, a CRIU
  * checkpoint that leaves the CT stopped and fails on nodes without CRIU; a
  * stop or kill of a paused CT resumes it first, so that it ends stopped.
+ *
+ * A CT migrated to another node is followed there: a call or a watch that
+ * no longer finds it on its node looks it up in the cluster before it
+ * reports it gone.
  *
  * @param nodeName The node that holds the CT, or `""` to look it up.
  * @param vmid The CT's id, 100 to 999999999.
@@ -167,13 +172,12 @@ export async function newProxmoxProvider(
 }
 
 async function findNode(core: ClientCore, vmid: number, signal: AbortSignal): Promise<string> {
-  const resources = await core.transport.request("GET", "/cluster/resources", {
-    params: { type: "vm" },
+  const guests = await clusterGuests(core.transport, {
     signal,
     context: { what: `find the node of CT ${vmid}`, action: "status", container: `${vmid}` },
-  }) as { vmid?: number; type?: string; node?: string }[] | null;
-  const entry = (resources ?? []).find((resource) => Number(resource.vmid) === vmid);
-  if (entry?.type === "lxc" && typeof entry.node === "string") return entry.node;
+  });
+  const entry = guests.get(vmid);
+  if (entry?.type === "lxc") return entry.node;
   throw new NotFoundError(
     entry
       ? `Guest ${vmid} is a ${
@@ -330,7 +334,7 @@ class ProxmoxProvider implements Provider {
       this.#core.transport.config.timeoutMs,
       this.#context({ verb: "status" }),
       options,
-      (signal) => this.#status(signal),
+      (signal) => this.#followingMigration(signal, () => this.#status(signal)),
     );
   }
 
@@ -409,7 +413,8 @@ class ProxmoxProvider implements Provider {
         call.deadlineMs ?? this.#actionTimeoutMs,
         context,
         options,
-        (signal) => this.#run(call, context, signal),
+        (signal) =>
+          this.#followingMigration(signal, () => this.#run(call, this.#context(call), signal)),
       );
     } catch (error) {
       if (!options?.signal?.aborted && !this.#closing.signal.aborted) {
@@ -475,6 +480,49 @@ class ProxmoxProvider implements Provider {
     await this.#waitFor(call.target, signal);
   }
 
+  /**
+   * Runs `body`; when it finds no CT on the provider's node, looks the CT up
+   * in the cluster and, when it was migrated, follows it to its new node and
+   * runs `body` once more there. Power actions are safe to send again: one
+   * that already took effect is refused, and that refusal is success.
+   */
+  async #followingMigration<T>(signal: AbortSignal, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || !await this.#followCt(signal)) throw error;
+      return await body();
+    }
+  }
+
+  /**
+   * Looks for the CT in the cluster (`GET /cluster/resources?type=vm`).
+   * @returns Whether it is on another node, which is now the provider's.
+   */
+  async #followCt(signal: AbortSignal): Promise<boolean> {
+    let node: string | undefined;
+    try {
+      const guest = (await clusterGuests(this.#core.transport, {
+        signal,
+        context: {
+          what: `find the node of CT ${this.#vmid}`,
+          action: "status",
+          container: `${this.#vmid}`,
+        },
+      })).get(this.#vmid);
+      if (guest?.type === "lxc") node = guest.node;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return false;
+    }
+    if (node === undefined || node === this.#node) return false;
+    this.#logger.debug(`CT ${this.#vmid} moved from node "${this.#node}" to "${node}"`, {
+      container: `${this.#vmid}`,
+    });
+    this.#node = node;
+    return true;
+  }
+
   #taskError(call: PowerCall, context: RequestContext, type: string, exitstatus: string): Error {
     const options = this.#errorOptions(call.verb);
     const message = `Cannot ${context.what}: task ${type} failed: ${exitstatus}`;
@@ -501,7 +549,8 @@ class ProxmoxProvider implements Provider {
     try {
       return await this.#status(signal);
     } catch (error) {
-      if (signal.aborted) throw error;
+      // No CT on the node says more than the refusal: it may have moved.
+      if (signal.aborted || error instanceof NotFoundError) throw error;
       return undefined;
     }
   }

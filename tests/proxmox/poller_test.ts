@@ -63,6 +63,39 @@ Deno.test("ProxmoxProvider.watch() reports state changes after a silent baseline
   assert.equal(failures.items.length, 0);
 });
 
+Deno.test("ProxmoxProvider.watch() follows a CT migrated to another node", async () => {
+  await using s = await setup({ watchInterval: 0.02 });
+  s.fake.addNode("pve2");
+  s.fake.addCt("pve", 101, { name: "web", status: "running" });
+  using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+  const { events, errors } = provider.watch();
+  const seen = collect(events);
+  const failures = collect(errors);
+  await until(() => requestLines(s.fake).filter((line) => line === LIST).length >= 2);
+  // A restart migration: stopped, moved, started on the target node.
+  s.fake.setCt(101, { status: "stopped" });
+  await until(() => seen.items.length === 1);
+  s.fake.setCt(101, { node: "pve2" });
+  await until(() => requestLines(s.fake).includes("GET /nodes/pve2/lxc"));
+  s.fake.setCt(101, { status: "running" });
+  await until(() => seen.items.length === 2);
+  s.fake.resetRequests();
+  await until(() =>
+    requestLines(s.fake).filter((line) => line === "GET /nodes/pve2/lxc").length >= 2
+  );
+  assert.ok(!requestLines(s.fake).includes(LIST), "the old node is no longer polled");
+  s.fake.removeCt(101);
+  await seen.done;
+  await failures.done;
+  assert.deepEqual(actions(seen.items), [
+    Action.ContainerStop,
+    Action.ContainerStart,
+    Action.ContainerDestroy,
+  ]);
+  assert.deepEqual(seen.items.map((event) => event.actorAttributes.node), ["pve", "pve2", "pve2"]);
+  assert.deepEqual(failures.items, []);
+});
+
 Deno.test("ProxmoxProvider.watch() reports poll errors and carries on", async () => {
   await using s = await setup({ watchInterval: 0.02 });
   s.fake.addNode("pve2");

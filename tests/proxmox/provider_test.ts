@@ -312,6 +312,44 @@ Deno.test("ProxmoxProvider.containerStatus() ends at the per-request timeout, no
   });
 });
 
+Deno.test("ProxmoxProvider follows a CT migrated to another node", async (t) => {
+  await using s = await setup();
+  s.fake.addNode("pve2");
+  s.fake.addCt("pve", 101, { status: "running" });
+  await t.step("a status read", async () => {
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    s.fake.setCt(101, { node: "pve2" });
+    assert.equal(await provider.containerStatus(), "running");
+    s.fake.resetRequests();
+    await provider.containerKill("");
+    assert.deepEqual(posts(requestLines(s.fake)), ["POST /nodes/pve2/lxc/101/status/stop"]);
+  });
+  await t.step("a stop, which the old node refuses", async () => {
+    using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
+    await provider.containerStart();
+    s.fake.setCt(101, { node: "pve" });
+    s.fake.resetRequests();
+    await provider.containerStop("", 5);
+    assert.equal(s.fake.ct(101)?.status, "stopped");
+    assert.deepEqual(posts(requestLines(s.fake)), [
+      "POST /nodes/pve2/lxc/101/status/shutdown",
+      "POST /nodes/pve/lxc/101/status/shutdown",
+    ]);
+  });
+  await t.step("a start, whose task fails on the old node", async () => {
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    s.fake.setCt(101, { node: "pve2" });
+    await provider.containerStart();
+    assert.equal(s.fake.ct(101)?.status, "running");
+  });
+  await t.step("a CT gone from the cluster: NotFoundError", async () => {
+    using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
+    s.fake.removeCt(101);
+    await assert.rejects(provider.containerStatus(), NotFoundError);
+    await assert.rejects(provider.containerKill(""), NotFoundError);
+  });
+});
+
 Deno.test("ProxmoxProvider on an offline node: ConnectionError naming it, no POST replay", async () => {
   await using s = await setup();
   s.fake.addNode("pve2");
