@@ -22,12 +22,17 @@ const MAX_LINES = 10_000;
 export class StreamPosition {
   /** The newest `timeNano` seen, and its line (`""` when set from the daemon's clock). */
   #latest: string | undefined;
+  /** `Number(#latest)`. */
+  #latestAt = NaN;
   #latestLine = "";
-  /** The lines of the overlap window, oldest first, from `#head` on. */
-  #times: string[] = [];
-  #ats: number[] = [];
-  #lines: string[] = [];
+  /**
+   * The lines of the overlap window and their times as numbers, oldest
+   * first: a ring of `#count` entries from `#head` (allocated on first use).
+   */
+  #ats = new Float64Array(0);
+  #lines: (string | undefined)[] = [];
   #head = 0;
+  #count = 0;
   #probe: string | undefined;
   #probeSeen = false;
 
@@ -55,20 +60,25 @@ export class StreamPosition {
    * @returns `false` for a line seen before (a resume repeats some).
    */
   admit(text: string, timeNano: string): boolean {
-    if (this.#latest === undefined || compareNano(timeNano, this.#latest) > 0) {
+    const at = Number(timeNano);
+    if (this.#latest === undefined || this.#isNewest(timeNano, at)) {
       this.#latest = timeNano;
+      this.#latestAt = at;
       this.#latestLine = text;
-      this.#keep(text, timeNano);
+      this.#keep(text, at);
       return true;
     }
     // Not newer than the newest: a repeat, or an event the daemon published late.
-    for (let i = this.#lines.length - 1; i >= this.#head; i--) {
-      if (this.#times[i] === timeNano && this.#lines[i] === text) {
+    // (Equal lines have equal times: comparing the numbers first only skips the others sooner.)
+    const capacity = this.#lines.length;
+    for (let k = this.#count - 1; k >= 0; k--) {
+      const i = (this.#head + k) % capacity;
+      if (this.#ats[i] === at && this.#lines[i] === text) {
         if (text === this.#probe) this.#probeSeen = true;
         return false;
       }
     }
-    this.#keep(text, timeNano);
+    this.#keep(text, at);
     return true;
   }
 
@@ -80,6 +90,7 @@ export class StreamPosition {
   setClock(nanos: bigint): void {
     if (this.#latest !== undefined) return;
     this.#latest = nanos.toString();
+    this.#latestAt = Number(this.#latest);
     this.#latestLine = "";
   }
 
@@ -102,28 +113,45 @@ export class StreamPosition {
   /** Forgets everything: a new stream starts. */
   reset(): void {
     this.#latest = undefined;
+    this.#latestAt = NaN;
     this.#latestLine = "";
-    this.#times = [];
-    this.#ats = [];
+    this.#ats = new Float64Array(0);
     this.#lines = [];
     this.#head = 0;
+    this.#count = 0;
     this.#probe = undefined;
   }
 
-  #keep(text: string, timeNano: string): void {
-    this.#times.push(timeNano);
-    this.#ats.push(Number(timeNano));
-    this.#lines.push(text);
-    const floor = Number(this.#latest) - KEEP_NS;
-    const length = this.#lines.length;
-    while (
-      this.#head < length && (this.#ats[this.#head] < floor || length - this.#head > MAX_LINES)
-    ) this.#head++;
-    if (this.#head > 4096 && this.#head * 2 > length) {
-      this.#times = this.#times.slice(this.#head);
-      this.#ats = this.#ats.slice(this.#head);
-      this.#lines = this.#lines.slice(this.#head);
-      this.#head = 0;
+  /**
+   * `compareNano(timeNano, #latest) > 0`, mostly without comparing strings:
+   * digit strings of one length are in the order of their numbers, and
+   * `Number()` keeps that order, so unequal numbers decide.
+   */
+  #isNewest(timeNano: string, at: number): boolean {
+    const latest = this.#latest!;
+    if (timeNano.length !== latest.length || at === this.#latestAt) {
+      return compareNano(timeNano, latest) > 0;
     }
+    return at > this.#latestAt;
+  }
+
+  #keep(text: string, at: number): void {
+    if (this.#lines.length === 0) {
+      this.#ats = new Float64Array(MAX_LINES);
+      this.#lines = new Array(MAX_LINES);
+    }
+    if (this.#count === MAX_LINES) this.#dropOldest();
+    const tail = (this.#head + this.#count) % MAX_LINES;
+    this.#ats[tail] = at;
+    this.#lines[tail] = text;
+    this.#count++;
+    const floor = this.#latestAt - KEEP_NS;
+    while (this.#count > 0 && this.#ats[this.#head] < floor) this.#dropOldest();
+  }
+
+  #dropOldest(): void {
+    this.#lines[this.#head] = undefined;
+    this.#head = (this.#head + 1) % MAX_LINES;
+    this.#count--;
   }
 }
