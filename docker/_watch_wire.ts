@@ -132,6 +132,7 @@ const ACTOR_ID = '"ID":"';
 /** {@linkcode ACTOR_ID} without its first quote: JSON is full of quotes, `I` is rare. */
 const ACTOR_ID_TAIL = ACTOR_ID.slice(1);
 const QUOTE = 0x22;
+const CLOSE_BRACE = 0x7d;
 
 /**
  * Finds an event line's `timeNano` without parsing the line. The field is
@@ -141,17 +142,27 @@ const QUOTE = 0x22;
  * @returns The digits, or `undefined` when the line has no such number.
  */
 export function lineTimeNano(line: string): string | undefined {
+  // The usual line ends with `"timeNano":<digits>}`: read it from the end.
+  const last = line.length - 1;
+  if (line.charCodeAt(last) === CLOSE_BRACE) {
+    let first = last;
+    while (first > last - 20 && isDigit(line.charCodeAt(first - 1))) first--;
+    if (
+      first < last && first >= TIME_NANO.length && !isDigit(line.charCodeAt(first - 1)) &&
+      line.startsWith(TIME_NANO, first - TIME_NANO.length)
+    ) return line.slice(first, last);
+  }
   const at = line.lastIndexOf(TIME_NANO);
   if (at === -1) return undefined;
   let start = at + TIME_NANO.length;
   while (line.charCodeAt(start) === 0x20) start++;
   let end = start;
-  while (end < line.length && end - start < 20) {
-    const c = line.charCodeAt(end);
-    if (c < 0x30 || c > 0x39) break;
-    end++;
-  }
+  while (end < line.length && end - start < 20 && isDigit(line.charCodeAt(end))) end++;
   return end > start ? line.slice(start, end) : undefined;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 /**
