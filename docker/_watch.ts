@@ -39,6 +39,7 @@ import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, sleep } from "./_wa
 import {
   type ContainerState,
   type EventsQuery,
+  idSet,
   lineTimeNano,
   mayConcern,
   parseEventLine,
@@ -77,6 +78,8 @@ export class WatchHub {
   #context: RequestContext;
   #prefix: string;
   #byId = new Map<string, Set<ContainerWatch>>();
+  /** The keys of `#byId`, as lines are checked against them. */
+  #watched = idSet(this.#byId);
   #registered = 0;
   #run: { stop: AbortController; done: Promise<void> } | undefined;
   #live = false;
@@ -198,7 +201,10 @@ export class WatchHub {
   /** Routes the stream to the watch, handing it what arrived since `seq`. */
   #attach(watch: ContainerWatch, seq: number): void {
     let watches = this.#byId.get(watch.id);
-    if (watches === undefined) this.#byId.set(watch.id, watches = new Set());
+    if (watches === undefined) {
+      this.#byId.set(watch.id, watches = new Set());
+      this.#watched = idSet(this.#byId);
+    }
     watches.add(watch);
     this.#registered++;
     if (this.#run === undefined) {
@@ -206,7 +212,7 @@ export class WatchHub {
       return;
     }
     if (!this.#live && this.#failures > 0) watch.needsResync = true;
-    const only = { has: (id: string) => id === watch.id };
+    const only = idSet(new Set([watch.id]));
     const from = Math.max(seq, this.#seq - RING_SIZE);
     for (let i = from + 1; i <= this.#seq; i++) {
       const text = this.#ring[i % RING_SIZE];
@@ -226,7 +232,10 @@ export class WatchHub {
     const watches = this.#byId.get(watch.id);
     if (watches?.delete(watch)) {
       this.#registered--;
-      if (watches.size === 0) this.#byId.delete(watch.id);
+      if (watches.size === 0) {
+        this.#byId.delete(watch.id);
+        this.#watched = idSet(this.#byId);
+      }
     }
     const run = this.#run;
     if (this.#registered > 0 || run === undefined) return Promise.resolve();
@@ -368,7 +377,7 @@ export class WatchHub {
     const timeNano = lineTimeNano(text);
     if (timeNano !== undefined && !this.#position.admit(text, timeNano)) return;
     this.#ring[++this.#seq % RING_SIZE] = text;
-    if (this.#registered === 0 || !mayConcern(text, this.#byId)) return;
+    if (this.#registered === 0 || !mayConcern(text, this.#watched)) return;
     let event;
     try {
       event = parseEventLine(text, timeNano);

@@ -165,9 +165,47 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+/** Watched full ids, as {@linkcode mayConcern} checks a line against them. */
+export interface IdSet {
+  /**
+   * Tells whether a piece of a line is one of the ids.
+   *
+   * @param line The line.
+   * @param start Where the piece starts.
+   * @param end Where it ends.
+   * @returns Whether `line.slice(start, end)` is one of the ids.
+   */
+  hasSlice(line: string, start: number, end: number): boolean;
+}
+
+/** Up to this many ids are compared in place, one by one; more are looked up in a set. */
+const FEW_IDS = 8;
+
+/**
+ * Builds the {@linkcode IdSet} of some ids. A few ids are compared with the
+ * line in place, which spares slicing and hashing a piece of every line.
+ *
+ * @param ids The ids: a set, or a map's keys. A few are copied now; more are
+ * looked up in `ids` itself. Build the set again when `ids` changes.
+ * @returns The set.
+ */
+export function idSet(ids: ReadonlySet<string> | ReadonlyMap<string, unknown>): IdSet {
+  if (ids.size > FEW_IDS) {
+    return { hasSlice: (line, start, end) => ids.has(line.slice(start, end)) };
+  }
+  const few = [...ids.keys()];
+  return {
+    hasSlice(line, start, end) {
+      const length = end - start;
+      for (const id of few) if (id.length === length && line.startsWith(id, start)) return true;
+      return false;
+    },
+  };
+}
+
 /**
  * Tells cheaply whether a line may be about one of `ids`: it is when one of
- * its `"ID":"..."` values is a key of `ids`, or when it has none (then only
+ * its `"ID":"..."` values is one of `ids`, or when it has none (then only
  * parsing can tell). Strings inside JSON values cannot contain `"ID":"`
  * unescaped, so a label cannot fake or hide the actor's id.
  *
@@ -175,14 +213,14 @@ function isDigit(c: number): boolean {
  * @param ids The watched full ids.
  * @returns `false` only when the line is surely about another container.
  */
-export function mayConcern(line: string, ids: { has(id: string): boolean }): boolean {
+export function mayConcern(line: string, ids: IdSet): boolean {
   let at = indexOfActorId(line, 0);
   if (at === -1) return true;
   do {
     const start = at + ACTOR_ID.length;
     const end = line.indexOf('"', start);
     if (end === -1) return true;
-    if (ids.has(line.slice(start, end))) return true;
+    if (ids.hasSlice(line, start, end)) return true;
     at = indexOfActorId(line, end);
   } while (at !== -1);
   return false;
