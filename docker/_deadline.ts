@@ -116,6 +116,8 @@ export async function withDeadline<T>(
   const { signal: caller, closed, ms, onTimeout, onClosed } = options;
   caller?.throwIfAborted();
   if (closed.aborted) throw onClosed();
+  // A negative or NaN deadline is refused with AbortSignal.timeout's own TypeError.
+  if (!(ms >= 0)) timeoutSignal(ms);
   const call = new AbortController();
   let timedOut = false;
   const deadline: Deadline = {
