@@ -17,6 +17,10 @@
  *   inspections, and each watch reports the events that explain a state it
  *   did not see change.
  *
+ * The stream has no logger of its own: each watch logs to its provider's
+ * logger, and the stream's own lines go to the loggers of the watches
+ * attached at the time (`_watch_loggers.ts` tells which line goes where).
+ *
  * @module
  */
 
@@ -28,12 +32,13 @@ import {
   ProviderError,
   TimeoutError,
 } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { defaultLogger, type Logger } from "../log.ts";
 import type { WatchStreams } from "../provider.ts";
 import type { HttpResponse } from "../_http/client.ts";
 import { failurePrefix, type RequestContext } from "./_client.ts";
 import { ContainerWatch } from "./_watch_container.ts";
 import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_watch_daemon.ts";
+import { WatchLoggers } from "./_watch_loggers.ts";
 import { StreamPosition } from "./_watch_position.ts";
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, sleep } from "./_watch_retry.ts";
 import {
@@ -49,8 +54,6 @@ export type { WatchClient } from "./_watch_daemon.ts";
 
 /** Settings of a {@linkcode WatchHub}. */
 export interface WatchHubOptions {
-  /** Where the API calls' DEBUG lines go. */
-  logger: Logger;
   /** How reconnections and failed starts are spaced. @default {DEFAULT_BACKOFF} */
   backoff?: Partial<BackoffOptions>;
   /** Events each watch holds for a slow consumer. @default {1024} */
@@ -61,6 +64,18 @@ export interface WatchHubOptions {
   maxLineLength?: number;
   /** The deadline of each ping, inspection and replay, in milliseconds. @default {30000} */
   requestTimeout?: number;
+}
+
+/** Options of {@linkcode WatchHub.watch}. */
+export interface HubWatchOptions {
+  /** Ends the watch when it aborts. */
+  signal?: AbortSignal;
+  /**
+   * Where the watch's requests go, and the stream's while the watch is
+   * attached (see `_watch_loggers.ts`): its provider's logger.
+   * @default {defaultLogger}
+   */
+  logger?: Logger;
 }
 
 /** Lines kept to hand a new watch what arrived while its container was inspected. */
@@ -75,6 +90,8 @@ export class WatchHub {
   #backoff: BackoffOptions;
   #buffers: { events: number; errors: number };
   #maxLineLength: number;
+  /** The loggers of the attached watches: where the stream's own lines go. */
+  #loggers = new WatchLoggers();
   #context: RequestContext;
   #prefix: string;
   #byId = new Map<string, Set<ContainerWatch>>();
@@ -101,14 +118,14 @@ export class WatchHub {
    * Creates a hub; nothing is opened before the first watch.
    *
    * @param client The client whose daemon is watched.
-   * @param options Logger, backoff, buffer sizes.
+   * @param options Backoff, buffer sizes, deadlines.
    */
-  constructor(client: WatchClient, options: WatchHubOptions) {
+  constructor(client: WatchClient, options: WatchHubOptions = {}) {
     this.#client = client;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#buffers = { events: options.eventBuffer ?? 1024, errors: options.errorBuffer ?? 64 };
     this.#maxLineLength = options.maxLineLength ?? 1024 * 1024;
-    this.#context = { action: "watch", container: ALL, logger: options.logger };
+    this.#context = { action: "watch", container: ALL, logger: this.#loggers };
     this.#prefix = failurePrefix(this.#context);
     this.#daemon = new DaemonCalls(client, this.#context, options.requestTimeout ?? 30_000);
   }
@@ -128,12 +145,16 @@ export class WatchHub {
    * the shared stream.
    *
    * @param ref The container's name, id or id prefix.
-   * @param options Ends the watch when `signal` aborts.
+   * @param options Ends the watch when `signal` aborts; where it logs.
    * @returns The watch's streams.
    */
-  watch(ref: string, options: { signal?: AbortSignal } = {}): WatchStreams {
-    const watch = new ContainerWatch(ref, this.#buffers, (w) => this.#detach(w));
-    const { signal } = options;
+  watch(ref: string, options: HubWatchOptions = {}): WatchStreams {
+    const { signal, logger = defaultLogger } = options;
+    const watch = new ContainerWatch(ref, {
+      buffers: this.#buffers,
+      logger,
+      onEnd: (w) => this.#detach(w),
+    });
     if (signal?.aborted) {
       watch.end();
       return watch.streams;
@@ -152,7 +173,7 @@ export class WatchHub {
 
   /** Inspects the container until it is found (or gone), then attaches the watch. */
   async #begin(watch: ContainerWatch): Promise<void> {
-    const context = { ...this.#context, container: watch.ref };
+    const context = { action: "watch", container: watch.ref, logger: watch.logger };
     for (let attempt = 0; watch.live; attempt++) {
       let found: { seq: number; state: ContainerState | null };
       try {
@@ -207,6 +228,7 @@ export class WatchHub {
     }
     watches.add(watch);
     this.#registered++;
+    this.#loggers.add(watch.logger);
     if (this.#run === undefined) {
       this.#start();
       return;
@@ -232,6 +254,7 @@ export class WatchHub {
     const watches = this.#byId.get(watch.id);
     if (watches?.delete(watch)) {
       this.#registered--;
+      this.#loggers.delete(watch.logger);
       if (watches.size === 0) {
         this.#byId.delete(watch.id);
         this.#watched = idSet(this.#byId);
@@ -304,10 +327,13 @@ export class WatchHub {
     if (stale.length === 0) return;
     const daemon = await this.#daemon.ping(signal);
     if (!await this.#replay(signal, daemon.podman, daemon.seconds)) {
-      const { states, seconds } = await this.#daemon.inspectAll(
-        new Set(stale.map((watch) => watch.id)),
-        signal,
-      );
+      const loggers = new Map<string, WatchLoggers>();
+      for (const watch of stale) {
+        let forId = loggers.get(watch.id);
+        if (forId === undefined) loggers.set(watch.id, forId = new WatchLoggers());
+        forId.add(watch.logger);
+      }
+      const { states, seconds } = await this.#daemon.inspectAll(loggers, signal);
       await this.#replay(signal, daemon.podman, seconds);
       for (const watch of stale) watch.reconcile(states.get(watch.id) ?? null);
     }
@@ -436,20 +462,34 @@ export class WatchHub {
   }
 }
 
+/** A client's hub as one provider uses it: its watches log to the provider's logger. */
+export interface ProviderWatchHub {
+  /**
+   * {@linkcode WatchHub.watch}, logging to the provider's logger.
+   *
+   * @param ref The container's name, id or id prefix.
+   * @param options Ends the watch when `signal` aborts.
+   * @returns The watch's streams.
+   */
+  watch(ref: string, options?: { signal?: AbortSignal }): WatchStreams;
+}
+
 const hubs = new WeakMap<WatchClient, WatchHub>();
 
 /**
- * The hub of a client: every provider on the client shares it, and so its
- * one events stream.
+ * The hub of a client, for one provider: every provider on the client
+ * shares the hub, and so its one events stream, while each watch logs to
+ * its own provider's logger.
  *
  * @param client The shared client.
- * @param logger Where the hub's API calls are logged, when it is created now.
- * @returns The client's hub.
+ * @param logger The provider's logger.
+ * @returns The client's hub, whose watches log to `logger`.
  */
-export function watchHub(client: WatchClient, logger: Logger): WatchHub {
+export function watchHub(client: WatchClient, logger: Logger): ProviderWatchHub {
   let hub = hubs.get(client);
-  if (hub === undefined) hubs.set(client, hub = new WatchHub(client, { logger }));
-  return hub;
+  if (hub === undefined) hubs.set(client, hub = new WatchHub(client));
+  const shared = hub;
+  return { watch: (ref, options = {}) => shared.watch(ref, { ...options, logger }) };
 }
 
 function asError(error: unknown): Error {

@@ -8,6 +8,7 @@
 
 import { Action, type Event } from "../events/mod.ts";
 import { ProviderError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import type { WatchStreams } from "../provider.ts";
 import {
   type ContainerState,
@@ -27,10 +28,22 @@ export interface WatchBuffers {
   errors: number;
 }
 
+/** How a {@linkcode ContainerWatch} is set up. */
+export interface ContainerWatchOptions {
+  /** The buffer sizes. */
+  buffers: WatchBuffers;
+  /** Where the watch's own requests are logged: its provider's logger. */
+  logger: Logger;
+  /** Detaches the watch from the stream; resolves once nothing of the watch runs. */
+  onEnd: (watch: ContainerWatch) => Promise<void>;
+}
+
 /** A watch of one container, fed by the shared stream. */
 export class ContainerWatch {
   /** The container as the caller named it (name, id or id prefix). */
   readonly ref: string;
+  /** Where the watch's requests, and the stream's while it is attached, are logged. */
+  readonly logger: Logger;
   /** The full id, once the container was inspected; `""` before. */
   id = "";
   /** Set when events may have been missed: a resync must inspect, then force-reload. */
@@ -51,15 +64,12 @@ export class ContainerWatch {
    * Creates a watch whose streams are open and empty.
    *
    * @param ref The container as named by the caller.
-   * @param buffers The buffer sizes.
-   * @param onEnd Detaches the watch from the stream; resolves once nothing of the watch runs.
+   * @param options The buffer sizes, the logger, and how to detach.
    */
-  constructor(
-    ref: string,
-    buffers: WatchBuffers,
-    onEnd: (watch: ContainerWatch) => Promise<void>,
-  ) {
+  constructor(ref: string, options: ContainerWatchOptions) {
+    const { buffers, logger, onEnd } = options;
     this.ref = ref;
+    this.logger = logger;
     this.#onEnd = onEnd;
     this.#channel = new WatchChannel({
       eventCapacity: buffers.events,

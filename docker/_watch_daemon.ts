@@ -7,6 +7,7 @@
  */
 
 import { ApiError, TimeoutError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import type { HttpResponse } from "../_http/client.ts";
 import { containerPath, NOT_FOUND } from "./_api.ts";
 import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
@@ -147,13 +148,13 @@ export class DaemonCalls {
   /**
    * Inspects containers, {@linkcode INSPECT_CONCURRENCY} at a time.
    *
-   * @param ids Full container ids.
+   * @param ids Full container ids, each with where its inspection is logged.
    * @param signal Aborts the calls.
    * @returns Each state (`null`: gone), and the latest `Date` of the answers.
    * @throws The first failure; the other calls are then aborted.
    */
   async inspectAll(
-    ids: Set<string>,
+    ids: Map<string, Logger>,
     signal: AbortSignal,
   ): Promise<{ states: Map<string, ContainerState | null>; seconds: number | undefined }> {
     const states = new Map<string, ContainerState | null>();
@@ -162,8 +163,9 @@ export class DaemonCalls {
     const failed = new AbortController();
     const both = AbortSignal.any([signal, failed.signal]);
     const worker = async () => {
-      for (let id = queue.pop(); id !== undefined && !both.aborted; id = queue.pop()) {
-        const result = await this.inspect(id, both);
+      for (let next = queue.pop(); next !== undefined && !both.aborted; next = queue.pop()) {
+        const [id, logger] = next;
+        const result = await this.inspect(id, both, { ...this.#context, logger });
         states.set(id, result.state);
         if (result.seconds !== undefined) seconds = Math.max(seconds ?? 0, result.seconds);
       }

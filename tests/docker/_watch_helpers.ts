@@ -11,7 +11,6 @@ import { acquireDockerClient, type DockerClient } from "../../docker/_client.ts"
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { WatchHub, type WatchHubOptions } from "../../docker/_watch.ts";
 import type { BackoffOptions } from "../../docker/_watch_retry.ts";
-import type { Logger } from "../../log.ts";
 
 /** Fast retries, so that tests never sleep for long. */
 export const FAST_BACKOFF: BackoffOptions = {
@@ -20,9 +19,6 @@ export const FAST_BACKOFF: BackoffOptions = {
   multiplier: 2,
   jitter: 0,
 };
-
-/** A logger that keeps quiet. */
-export const SILENT: Logger = { debug() {}, error() {} };
 
 /**
  * A shared Docker client on a unix socket; dispose it to release it.
@@ -57,7 +53,7 @@ export function hubFixture(
   options: Partial<WatchHubOptions> = {},
 ): HubFixture {
   const client = openClient(socketPath);
-  const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF, ...options });
+  const hub = new WatchHub(client, { backoff: FAST_BACKOFF, ...options });
   const stop = new AbortController();
   return {
     hub,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { WatchHub } from "../../docker/_watch.ts";
 import { FakeDocker, randomId } from "../_fake_docker.ts";
-import { FAST_BACKOFF, openClient, poll, SILENT, WatchRecorder } from "./_watch_helpers.ts";
+import { FAST_BACKOFF, openClient, poll, WatchRecorder } from "./_watch_helpers.ts";
 
 const unix = { ignore: Deno.build.os === "windows" };
 
@@ -12,7 +12,7 @@ Deno.test({
     await using engine = await FakeDocker.start();
     const web = engine.addContainer("web");
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
     const stop = new AbortController();
     const watch = new WatchRecorder(hub.watch("web", { signal: stop.signal }));
     await poll(() => engine.openEventStreams === 1, "the events stream");
@@ -64,7 +64,6 @@ Deno.test({
     const web = engine.addContainer("web");
     using client = openClient(engine.socketPath);
     const hub = new WatchHub(client, {
-      logger: SILENT,
       backoff: FAST_BACKOFF,
       eventBuffer: 512,
       errorBuffer: 4,
@@ -127,7 +126,7 @@ Deno.test({
     await using engine = await FakeDocker.start({ logSize: 10_000 });
     const containers = Array.from({ length: 1000 }, (_, i) => engine.addContainer(`app-${i}`));
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
     const stops = containers.map(() => new AbortController());
     const watches = containers.map((container, i) =>
       new WatchRecorder(hub.watch(container.name, { signal: stops[i].signal }))
@@ -178,7 +177,7 @@ Deno.test({
     const web = engine.addContainer("web");
     const db = engine.addContainer("db", randomId());
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
     const stop = new AbortController();
     const first = new WatchRecorder(hub.watch("db", { signal: stop.signal }));
     await poll(() => engine.openEventStreams === 1, "the events stream");

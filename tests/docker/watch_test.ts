@@ -3,7 +3,8 @@ import { ConnectionError, NotFoundError } from "../../errors.ts";
 import { WatchHub } from "../../docker/_watch.ts";
 import { newDockerProvider } from "../../docker/mod.ts";
 import { FakeDocker, randomId } from "../_fake_docker.ts";
-import { FAST_BACKOFF, openClient, poll, SILENT, WatchRecorder } from "./_watch_helpers.ts";
+import { RecordingLogger } from "./_containers.ts";
+import { FAST_BACKOFF, openClient, poll, WatchRecorder } from "./_watch_helpers.ts";
 
 const unix = { ignore: Deno.build.os === "windows" };
 
@@ -17,7 +18,7 @@ Deno.test({
     const twin = engine.addContainer("web-2", randomId("0123abce"));
     const namesake = engine.addContainer("0123abcd-copy");
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
     const stop = new AbortController();
     const byId = new WatchRecorder(hub.watch("0123abcd", { signal: stop.signal }));
     const byName = new WatchRecorder(hub.watch("web", { signal: stop.signal }));
@@ -65,7 +66,7 @@ Deno.test({
     await using engine = await FakeDocker.start();
     const web = engine.addContainer("web");
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
     const watch = new WatchRecorder(hub.watch("web"));
     await poll(() => engine.openEventStreams === 1, "the events stream");
     engine.emit(web.id, "die");
@@ -83,7 +84,7 @@ Deno.test({
     await using engine = await FakeDocker.start();
     const web = engine.addContainer("web");
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
 
     await t.step("an aborted signal", async () => {
       const stop = new AbortController();
@@ -133,7 +134,7 @@ Deno.test({
   async fn() {
     await using engine = await FakeDocker.start();
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
     const watch = new WatchRecorder(hub.watch("ghost"));
     await watch.closed;
     assert.deepEqual(watch.actions, []);
@@ -152,7 +153,7 @@ Deno.test({
     const web = engine.addContainer("web");
     await engine.stop();
     using client = openClient(engine.socketPath);
-    const hub = new WatchHub(client, { logger: SILENT, backoff: FAST_BACKOFF });
+    const hub = new WatchHub(client, { backoff: FAST_BACKOFF });
     const stop = new AbortController();
     const watch = new WatchRecorder(hub.watch("web", { signal: stop.signal }));
     await watch.until(() => watch.errors.length >= 3, "three failed starts");
@@ -202,5 +203,66 @@ Deno.test({
     assert.deepEqual(webWatch2.actions, ["paused"]);
     assert.deepEqual(dbWatch.actions, ["paused", "unpaused"]);
     await poll(() => engine.openEventStreams === 0, "the stream to close with the last watch");
+  },
+});
+
+Deno.test({
+  ...unix,
+  name:
+    "DockerProvider.watch() logs to its own provider's logger, and nothing after that one closed",
+  async fn() {
+    await using engine = await FakeDocker.start();
+    const db = engine.addContainer("db");
+    engine.addContainer("web");
+    const webLogger = new RecordingLogger();
+    const dbLogger = new RecordingLogger();
+    const webProvider = newDockerProvider(
+      { socketPath: engine.socketPath, logger: webLogger },
+      "web",
+    );
+    using dbProvider = newDockerProvider({ socketPath: engine.socketPath, logger: dbLogger }, "db");
+    const stop = new AbortController();
+    const webWatch = new WatchRecorder(webProvider.watch());
+    await poll(() => engine.openEventStreams === 1, "the stream, opened for the web watch");
+    const dbWatch = new WatchRecorder(dbProvider.watch({ signal: stop.signal }));
+    await poll(() => engine.inspectRequests === 2, "the db watch's inspection");
+    engine.emit(db.id, "pause");
+    await dbWatch.untilAction("paused");
+    const inspections = (logger: RecordingLogger) =>
+      logger.calls.filter((call) => /^GET \S*\/containers\/\S+\/json 200$/.test(call));
+    assert.match(inspections(webLogger).join(), /\/containers\/web\/json/);
+    assert.doesNotMatch(inspections(webLogger).join(), /\/containers\/db\//);
+    assert.match(inspections(dbLogger).join(), /\/containers\/db\/json/);
+    assert.doesNotMatch(inspections(dbLogger).join(), /\/containers\/web\//);
+
+    webProvider.close();
+    const webLinesAtClose = webLogger.lines.length;
+    await webWatch.closed;
+    const dbLinesAtClose = dbLogger.lines.length;
+    // The same logger twice: each of the stream's lines reaches it once.
+    const dbWatch2 = new WatchRecorder(dbProvider.watch({ signal: stop.signal }));
+    await poll(() => engine.inspectRequests === 3, "the second db watch's inspection");
+    engine.cutEvents();
+    await dbWatch.untilAction("force-reloaded");
+    await dbWatch2.untilAction("force-reloaded");
+    engine.emit(db.id, "unpause");
+    await dbWatch.untilAction("unpaused");
+    await dbWatch2.untilAction("unpaused");
+    stop.abort();
+    await Promise.all([dbWatch.closed, dbWatch2.closed]);
+
+    assert.equal(webLogger.lines.length, webLinesAtClose, "nothing logged to a closed provider");
+    const dbLines = dbLogger.lines.slice(dbLinesAtClose);
+    const lost = dbLines.filter((line) => /event stream .* lost/.test(line.msg));
+    assert.equal(lost.length, 1, "the drop, logged once to the provider of two watches");
+    const dbCalls = dbLines.filter((line) => typeof line.context.path === "string")
+      .map((line) => `${line.context.method} ${line.context.path}`);
+    assert.equal(dbCalls.filter((call) => /\/containers\/db\/json$/.test(call)).length, 1);
+    assert.ok(dbCalls.some((call) => /\/_ping$/.test(call)), "the resync's ping");
+    assert.equal(
+      dbCalls.filter((call) => /\/events\?/.test(call)).length,
+      2,
+      "the gap's replay and the new stream",
+    );
   },
 });
