@@ -10,7 +10,7 @@
  */
 
 /** The longest delay a timer takes, in milliseconds; a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS: number = 2 ** 31 - 1;
 
 /**
  * `AbortSignal.timeout(ms)`, with `ms` capped at what a timer can wait

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { raceSignal } from "../_abort.ts";
 import { HttpClient, type HttpResponse } from "../_http/client.ts";
 import { type DialTarget, hostPort } from "../_http/dial.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../errors.ts";
@@ -344,17 +345,6 @@ function connectionHint(host: DockerHost, error: unknown): string {
     return `the answer is not valid HTTP (${detail}): is this a Docker API endpoint?`;
   }
   return detail;
-}
-
-/** Settles like `promise`, or rejects with the signal's reason first. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 const clients = new Map<string, DockerClient>();

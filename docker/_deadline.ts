@@ -5,19 +5,9 @@
  * @module
  */
 
-/** The longest delay a timer takes; longer ones would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS, timeoutSignal } from "../_abort.ts";
 
-/**
- * `AbortSignal.timeout(ms)`, with `ms` capped at what a timer can wait
- * (about 24.8 days), so a very long timeout means "very long", not "now".
- *
- * @param ms The delay in milliseconds.
- * @returns A signal that aborts with a `TimeoutError` DOMException after the delay.
- */
-export function timeoutSignal(ms: number): AbortSignal {
-  return AbortSignal.timeout(Math.min(ms, MAX_TIMER_MS));
-}
+export { timeoutSignal } from "../_abort.ts";
 
 /** What bounds a call. */
 export interface DeadlineOptions {

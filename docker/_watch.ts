@@ -34,13 +34,15 @@ import {
 } from "../errors.ts";
 import { defaultLogger, type Logger } from "../log.ts";
 import type { WatchStreams } from "../provider.ts";
+import { delay } from "../_abort.ts";
+import { backoff, type BackoffOptions } from "../_backoff.ts";
 import type { HttpResponse } from "../_http/client.ts";
 import { failurePrefix, type RequestContext } from "./_client.ts";
 import { ContainerWatch } from "./_watch_container.ts";
 import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_watch_daemon.ts";
 import { WatchLoggers } from "./_watch_loggers.ts";
 import { StreamPosition } from "./_watch_position.ts";
-import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF, sleep } from "./_watch_retry.ts";
+import { DEFAULT_BACKOFF } from "./_watch_retry.ts";
 import {
   type ContainerState,
   type EventsQuery,
@@ -174,7 +176,8 @@ export class WatchHub {
   /** Inspects the container until it is found (or gone), then attaches the watch. */
   async #begin(watch: ContainerWatch): Promise<void> {
     const context = { action: "watch", container: watch.ref, logger: watch.logger };
-    for (let attempt = 0; watch.live; attempt++) {
+    const waits = backoff(this.#backoff);
+    while (watch.live) {
       let found: { seq: number; state: ContainerState | null };
       try {
         found = await this.#limited(async () => {
@@ -184,7 +187,8 @@ export class WatchHub {
         });
       } catch (error) {
         if (watch.live) watch.report(() => asError(error));
-        await sleep(backoffDelay(attempt, this.#backoff), watch.signal);
+        // The watch's end ends the wait, and the loop.
+        await delay(waits.next().value, { signal: watch.signal }).catch(() => {});
         continue;
       }
       if (!watch.live) return;
@@ -278,10 +282,11 @@ export class WatchHub {
 
   /** Keeps the stream up until `signal` aborts. Never rejects. */
   async #loop(signal: AbortSignal): Promise<void> {
-    for (let attempt = 0; !signal.aborted;) {
+    let waits = backoff(this.#backoff);
+    while (!signal.aborted) {
       let failure: unknown;
       try {
-        await this.#session(signal, () => attempt = 0);
+        await this.#session(signal, () => waits = backoff(this.#backoff));
         failure = new ConnectionError(`${this.#prefix}: the daemon ended the event stream`);
       } catch (error) {
         failure = error;
@@ -297,7 +302,8 @@ export class WatchHub {
       for (const watches of this.#byId.values()) {
         for (const watch of watches) watch.needsResync = true;
       }
-      await sleep(backoffDelay(attempt++, this.#backoff), signal);
+      // The abort that stops the stream ends the wait, and the loop.
+      await delay(waits.next().value, { signal }).catch(() => {});
     }
   }
 

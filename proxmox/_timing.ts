@@ -1,19 +1,13 @@
 /**
- * Waiting schedules: geometric backoffs, and the check times of a PVE task
- * learned from how long such tasks took before.
+ * Waiting schedules: the backoffs of polls and retries, and the check times
+ * of a PVE task learned from how long such tasks took before.
  *
  * @module
  */
 
-/** The shape of a growing wait: `min`, then ×`multiplier` each time, capped at `max`. */
-export interface BackoffOptions {
-  /** The first wait, in milliseconds. */
-  minTimeout: number;
-  /** The longest wait, in milliseconds. */
-  maxTimeout: number;
-  /** The factor from one wait to the next. */
-  multiplier: number;
-}
+import type { BackoffOptions } from "../_backoff.ts";
+
+export { backoff } from "../_backoff.ts";
 
 /**
  * Polling waits for a state change: the first check comes within tens of
@@ -32,15 +26,6 @@ export const RETRY_BACKOFF: BackoffOptions = Object.freeze({
   maxTimeout: 400,
   multiplier: 2,
 });
-
-/** Yields the waits of a backoff, forever. */
-export function* backoff(options: BackoffOptions): Generator<number, never> {
-  let wait = options.minTimeout;
-  while (true) {
-    yield wait;
-    wait = Math.min(options.maxTimeout, wait * options.multiplier);
-  }
-}
 
 /** A bracket of a task's end, in milliseconds after its start. */
 export interface TaskEndBracket {

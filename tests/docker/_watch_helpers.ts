@@ -10,7 +10,7 @@ import type { WatchStreams } from "../../provider.ts";
 import { acquireDockerClient, type DockerClient } from "../../docker/_client.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { WatchHub, type WatchHubOptions } from "../../docker/_watch.ts";
-import type { BackoffOptions } from "../../docker/_watch_retry.ts";
+import type { BackoffOptions } from "../../_backoff.ts";
 
 /** Fast retries, so that tests never sleep for long. */
 export const FAST_BACKOFF: BackoffOptions = {

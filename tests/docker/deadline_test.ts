@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { timeoutSignal, withDeadline } from "../../docker/_deadline.ts";
+import { withDeadline } from "../../docker/_deadline.ts";
 
 /** Resolves when `signal` aborts, rejecting with its reason, like an I/O call would. */
 function untilAborted(signal: AbortSignal): Promise<never> {
@@ -74,10 +74,4 @@ Deno.test("withDeadline() tells the caller's abort, the close and the deadline a
       (error) => error === failure,
     );
   });
-});
-
-Deno.test("timeoutSignal() keeps a timeout longer than a timer can wait pending", async () => {
-  const signal = timeoutSignal(3_000_000_000); // A stop timeout of about 35 days.
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(signal.aborted, false);
 });
