@@ -19,6 +19,15 @@
  * Each call has a message and, as its one extra argument, an object of
  * context (`container`, `action`, `method`, `path`, `status`, `ms`, `error`).
  *
+ * Both runtimes follow one rule. DEBUG: every API call, and every failed
+ * provider call that is not an ERROR. ERROR, once per failed call, with its
+ * `action`, `container` and `error`: a power call (start, stop, kill, pause,
+ * unpause) that failed for any reason, and a status read that failed for any
+ * reason but a missing container (a connection failure, a timeout, a refusal).
+ * Never at ERROR: a status read's `NotFoundError` (an answer to branch on), an
+ * `InvalidArgumentError` (thrown to the caller before any request), and a call
+ * the caller ended itself, with its signal or by closing the provider.
+ *
  * @example
  * ```ts
  * import type { Logger } from "./log.ts";
@@ -32,9 +41,9 @@
  * ```
  */
 export interface Logger {
-  /** Detail of every API call: method, path, status and milliseconds. */
+  /** Detail of every API call (method, path, status and milliseconds), and the failures not worth an ERROR. */
   debug(msg: string, ...args: unknown[]): unknown;
-  /** A failed operation, with its context. */
+  /** A failed operation a user wants to know about, with its context. */
   error(msg: string, ...args: unknown[]): unknown;
 }
 

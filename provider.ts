@@ -124,7 +124,10 @@ export interface WatchStreams {
 /**
  * One container, whatever runtime runs it. Every call validates its
  * arguments before any request, has a deadline, and rejects with a
- * {@linkcode ProviderError} kind (or the caller's `signal.reason`).
+ * {@linkcode ProviderError} kind (or the caller's `signal.reason`). A failed
+ * call is logged by the rule the `Logger` interface states: ERROR for a
+ * failed power call or an unreadable status, DEBUG for a missing container's
+ * status, an invalid argument, or the caller's own abort.
  *
  * `[Symbol.dispose]()` is `close()`, so `using provider = ...` closes it.
  *

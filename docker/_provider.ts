@@ -6,6 +6,7 @@
  */
 
 import { ApiError, ProviderError, TimeoutError } from "../errors.ts";
+import { logFailure } from "../_log_failure.ts";
 import type { Logger } from "../log.ts";
 import type {
   CallOptions,
@@ -127,7 +128,7 @@ export class DockerProvider implements Provider {
     });
   }
 
-  /** Runs one operation: checks the provider is open, bounds it, logs a failure. */
+  /** Runs one operation: checks the provider is open, bounds it, logs a failure ({@linkcode logFailure}). */
   async #operate<T>(
     action: string,
     options: CallOptions | undefined,
@@ -155,18 +156,11 @@ export class DockerProvider implements Provider {
         onClosed: () => this.#closedError(action),
       }, (signal) => fn(signal, context));
     } catch (error) {
-      if (caller?.aborted && error === caller.reason) {
-        this.#logger.debug(`${failurePrefix(context)}: aborted by the caller`, {
-          action,
-          container: this.#container,
-        });
-      } else {
-        this.#logger.error(error instanceof Error ? error.message : String(error), {
-          action,
-          container: this.#container,
-          error,
-        });
-      }
+      logFailure(this.#logger, error, {
+        action,
+        container: this.#container,
+        cancelled: caller?.aborted === true || this.#closed.signal.aborted,
+      });
       throw error;
     }
   }

@@ -102,7 +102,8 @@ export interface DockerProviderConfig {
    * @default {undefined}
    */
   tls?: DockerTlsConfig;
-  /** Receives a DEBUG line per API call and an ERROR line per failed operation.
+  /** Receives a DEBUG line per API call and an ERROR line per failed operation worth
+   * reporting; {@linkcode Logger} says which.
    * @default {defaultLogger} */
   logger?: Logger;
 }

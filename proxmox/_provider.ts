@@ -5,6 +5,7 @@
  */
 
 import { delay, timeoutSignal } from "../_abort.ts";
+import { logFailure } from "../_log_failure.ts";
 import {
   ApiError,
   InvalidArgumentError,
@@ -329,13 +330,18 @@ class ProxmoxProvider implements Provider {
   }
 
   /** A read, not an action: its deadline is the client's per-request timeout. */
-  containerStatus(options?: CallOptions): Promise<ContainerStatus> {
-    return this.#bounded(
-      this.#core.transport.config.timeoutMs,
-      this.#context({ verb: "status" }),
-      options,
-      (signal) => this.#followingMigration(signal, () => this.#status(signal)),
-    );
+  async containerStatus(options?: CallOptions): Promise<ContainerStatus> {
+    try {
+      return await this.#bounded(
+        this.#core.transport.config.timeoutMs,
+        this.#context({ verb: "status" }),
+        options,
+        (signal) => this.#followingMigration(signal, () => this.#status(signal)),
+      );
+    } catch (error) {
+      this.#logFailure(error, "status", options);
+      throw error;
+    }
   }
 
   watch(options?: CallOptions): WatchStreams {
@@ -417,14 +423,18 @@ class ProxmoxProvider implements Provider {
           this.#followingMigration(signal, () => this.#run(call, this.#context(call), signal)),
       );
     } catch (error) {
-      if (!options?.signal?.aborted && !this.#closing.signal.aborted) {
-        this.#logger.error((error as Error).message, {
-          container: `${this.#vmid}`,
-          action: call.verb,
-        });
-      }
+      this.#logFailure(error, call.verb, options);
       throw error;
     }
+  }
+
+  /** Logs a failed call by the rule both providers share ({@linkcode logFailure}). */
+  #logFailure(error: unknown, action: string, options: CallOptions | undefined): void {
+    logFailure(this.#logger, error, {
+      action,
+      container: `${this.#vmid}`,
+      cancelled: options?.signal?.aborted === true || this.#closing.signal.aborted,
+    });
   }
 
   async #run(call: PowerCall, context: RequestContext, signal: AbortSignal): Promise<void> {

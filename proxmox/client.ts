@@ -51,7 +51,7 @@ export interface ProxmoxConfig {
   /** Between two status polls of a node for watches, in seconds.
    * @default {1} */
   watchInterval?: number;
-  /** Where API calls and failures are logged. Never receives credentials.
+  /** Where API calls and failures are logged, as {@linkcode Logger} says. Never receives credentials.
    * @default {defaultLogger} */
   logger?: Logger;
 }

@@ -205,10 +205,8 @@ Deno.test("DockerProvider calls on a missing container reject with a NotFoundErr
   for (const engine of requireEngines(t)) {
     await t.step(engine.name, async () => {
       const name = uniqueName("missing");
-      using provider = newDockerProvider({
-        socketPath: engine.socketPath,
-        logger: new RecordingLogger(),
-      }, name);
+      const logger = new RecordingLogger();
+      using provider = newDockerProvider({ socketPath: engine.socketPath, logger }, name);
       const calls: [string, () => Promise<unknown>][] = [
         ["status", () => provider.containerStatus()],
         ["start", () => provider.containerStart()],
@@ -226,6 +224,9 @@ Deno.test("DockerProvider calls on a missing container reject with a NotFoundErr
             error.message.includes(name),
         );
       }
+      // A missing container's status is an answer; the failed power calls are errors.
+      const logged = logger.lines.filter((line) => line.level === "error");
+      assert.deepEqual(logged.map((line) => line.context.action), calls.slice(1).map(([a]) => a));
     });
   }
 });

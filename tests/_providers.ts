@@ -1,0 +1,108 @@
+/**
+ * One container on each runtime's fake, behind the same interface, for the
+ * tests that hold both providers to the same contract: a Docker provider on
+ * the fake engine, a Proxmox provider on the fake PVE.
+ *
+ * @module
+ */
+
+import { newDockerProvider } from "../docker/mod.ts";
+import type { Runtime } from "../errors.ts";
+import type { Provider } from "../provider.ts";
+import { newProxmoxProvider, ProxmoxClient } from "../proxmox/mod.ts";
+import { RecordingLogger } from "./docker/_containers.ts";
+import { startFakeEngine } from "./docker/_fake_engine.ts";
+import { requestLines, setup, TOKEN_ID } from "./proxmox/_setup.ts";
+
+/** A provider of one container on a fake runtime; dispose it to stop both. */
+export interface ProviderFixture extends AsyncDisposable {
+  /** The runtime it fakes. */
+  runtime: Runtime;
+  /** The provider, with {@linkcode ProviderFixture.logger}. */
+  provider: Provider;
+  /** What the provider logged since the fixture was ready. */
+  logger: RecordingLogger;
+  /** The container as errors and log lines name it. */
+  container: string;
+  /** The requests the runtime received since the fixture was ready. */
+  requests(): string[];
+  /** Deletes the container. */
+  remove(): void;
+  /** Makes the runtime fail the next start. */
+  failNextStart(): void;
+  /** Makes the runtime refuse every request from now on. */
+  refuseAll(): void;
+}
+
+/** The two fixtures, by name, for `t.step`s. */
+export const FIXTURES: readonly [string, () => Promise<ProviderFixture>][] = [
+  ["Docker", dockerFixture],
+  ["Proxmox", proxmoxFixture],
+];
+
+/** Container "web" on a fake Docker engine. */
+export async function dockerFixture(): Promise<ProviderFixture> {
+  let missing = false;
+  let failStart = false;
+  let refuse = false;
+  const engine = await startFakeEngine({
+    route(request, target) {
+      if (refuse) return Response.json({ message: "forbidden by policy" }, { status: 403 });
+      if (missing && target.includes("/containers/web/")) {
+        return Response.json({ message: "No such container: web" }, { status: 404 });
+      }
+      if (failStart && request.method === "POST" && target.endsWith("/containers/web/start")) {
+        failStart = false;
+        return Response.json({ message: "OCI runtime create failed" }, { status: 500 });
+      }
+    },
+  });
+  const logger = new RecordingLogger();
+  const provider = newDockerProvider({ socketPath: engine.path, logger }, "web");
+  return {
+    runtime: "docker",
+    provider,
+    logger,
+    container: "web",
+    requests: () => engine.requests.map((r) => `${r.method} ${r.target}`),
+    remove() {
+      missing = true;
+    },
+    failNextStart() {
+      failStart = true;
+    },
+    refuseAll() {
+      refuse = true;
+    },
+    async [Symbol.asyncDispose]() {
+      provider.close();
+      await engine[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** CT 101 on node "pve" of a fake PVE. */
+export async function proxmoxFixture(): Promise<ProviderFixture> {
+  const s = await setup();
+  s.fake.addCt("pve", 101, { name: "web" });
+  const logger = new RecordingLogger();
+  const client = new ProxmoxClient({ ...s.config, logger });
+  const provider = await newProxmoxProvider("pve", 101, { client });
+  s.fake.resetRequests();
+  logger.lines.length = 0;
+  return {
+    runtime: "proxmox",
+    provider,
+    logger,
+    container: "101",
+    requests: () => requestLines(s.fake),
+    remove: () => s.fake.removeCt(101),
+    failNextStart: () => s.fake.failNextTask("start", "startup for container '101' failed"),
+    refuseAll: () => s.fake.removeToken(TOKEN_ID),
+    async [Symbol.asyncDispose]() {
+      provider.close();
+      client.close();
+      await s[Symbol.asyncDispose]();
+    },
+  };
+}
