@@ -28,6 +28,19 @@ export interface FailedCall {
  * @param logger Where to log.
  * @param error What the call rejects with.
  * @param call The operation and whether the caller ended it.
+ *
+ * @example A missing container's status is not an ERROR
+ * ```ts
+ * import { logFailure } from "./_log_failure.ts";
+ * import { NotFoundError } from "./errors.ts";
+ *
+ * const levels: string[] = [];
+ * const logger = { debug: () => levels.push("debug"), error: () => levels.push("error") };
+ * const gone = new NotFoundError("No such container: web");
+ * logFailure(logger, gone, { action: "status", container: "web", cancelled: false });
+ * logFailure(logger, gone, { action: "start", container: "web", cancelled: false });
+ * console.log(levels); // ["debug", "error"]
+ * ```
  */
 export function logFailure(logger: Logger, error: unknown, call: FailedCall): void {
   const { action, container, cancelled } = call;
