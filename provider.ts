@@ -16,7 +16,7 @@
  * @module
  */
 
-import { InvalidArgumentError } from "./errors.ts";
+import { checkSignal } from "./_validate.ts";
 import type { Event } from "./events/mod.ts";
 
 /**
@@ -61,20 +61,6 @@ export type ContainerSignal =
   | "QUIT"
   | "HUP";
 
-const SIGNALS: ReadonlySet<string> = new Set([
-  "",
-  "SIGINT",
-  "SIGTERM",
-  "SIGKILL",
-  "SIGQUIT",
-  "SIGHUP",
-  "INT",
-  "TERM",
-  "KILL",
-  "QUIT",
-  "HUP",
-]);
-
 /**
  * Checks a signal name given as text, such as a command-line flag. The match
  * is case-sensitive, as the runtimes' is.
@@ -92,14 +78,7 @@ const SIGNALS: ReadonlySet<string> = new Set([
  * ```
  */
 export function parseContainerSignal(value: string): ContainerSignal {
-  if (!SIGNALS.has(value)) {
-    throw new InvalidArgumentError(
-      `Invalid signal ${JSON.stringify(value)}: expected one of ${
-        [...SIGNALS].filter(Boolean).join(", ")
-      }, or "" for the runtime's default`,
-    );
-  }
-  return value as ContainerSignal;
+  return checkSignal(value as ContainerSignal);
 }
 
 /** Options every provider call accepts. */
@@ -152,6 +131,12 @@ export interface Provider extends Disposable {
    * Stops the container: sends `signal` (or the container's own stop signal
    * for `""`), waits up to `timeout` seconds, then kills it. Already stopped
    * is success.
+   *
+   * `timeout` is whole seconds from 0 to 2147483647 (2^31-1, about 68 years:
+   * the most `lxc-stop` under Proxmox takes). A timeout that is negative,
+   * fractional, larger or not a number, and a signal not in
+   * {@linkcode ContainerSignal}, reject with an `InvalidArgumentError` that
+   * names the runtime, the action and the container, before any request.
    */
   containerStop(
     signal: ContainerSignal,

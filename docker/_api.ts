@@ -7,8 +7,7 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
-import { type ContainerStatus, parseContainerSignal } from "../provider.ts";
-import type { ContainerSignal } from "../provider.ts";
+import type { ContainerStatus } from "../provider.ts";
 
 /** The newest Engine API version this provider speaks; older daemons get their own. */
 export const MAX_API_VERSION = "1.51";
@@ -131,33 +130,6 @@ export function checkContainerId(container: string): string {
     );
   }
   return container;
-}
-
-/**
- * Checks a stop timeout in seconds: a whole number, zero or more.
- *
- * @param timeout The timeout.
- * @returns The same number.
- * @throws {InvalidArgumentError} When it is negative, fractional or not a number.
- */
-export function checkStopTimeout(timeout: number): number {
-  if (typeof timeout !== "number" || !Number.isSafeInteger(timeout) || timeout < 0) {
-    throw new InvalidArgumentError(
-      `Invalid stop timeout ${String(timeout)}: expected whole seconds, 0 or more`,
-    );
-  }
-  return timeout;
-}
-
-/**
- * Checks a signal given by a caller that may not use TypeScript.
- *
- * @param signal The signal.
- * @returns The same signal.
- * @throws {InvalidArgumentError} When it is not a {@linkcode ContainerSignal}.
- */
-export function checkSignal(signal: ContainerSignal): ContainerSignal {
-  return parseContainerSignal(typeof signal === "string" ? signal : String(signal));
 }
 
 /**

@@ -7,6 +7,7 @@
 
 import { ApiError, ProviderError, TimeoutError } from "../errors.ts";
 import { logFailure } from "../_log_failure.ts";
+import { checkSignal, checkStopTimeout } from "../_validate.ts";
 import type { Logger } from "../log.ts";
 import type {
   CallOptions,
@@ -17,8 +18,6 @@ import type {
 } from "../provider.ts";
 import {
   ACTIONS,
-  checkSignal,
-  checkStopTimeout,
   compareApiVersions,
   type ContainerAction,
   containerPath,
@@ -80,18 +79,25 @@ export class DockerProvider implements Provider {
     return this.#plain("unpause", options);
   }
 
-  containerKill(signal: ContainerSignal, options?: CallOptions): Promise<void> {
-    return this.#operate("kill", options, () => CALL_DEADLINE_MS, async (abort, context) => {
-      await this.#kill(checkSignal(signal), abort, context);
+  async containerKill(signal: ContainerSignal, options?: CallOptions): Promise<void> {
+    const checked = checkSignal(signal, this.#errorContext("kill"));
+    return await this.#operate("kill", options, () => CALL_DEADLINE_MS, async (abort, context) => {
+      await this.#kill(checked, abort, context);
     });
   }
 
-  containerStop(signal: ContainerSignal, timeout: number, options?: CallOptions): Promise<void> {
-    return this.#operate(
+  async containerStop(
+    signal: ContainerSignal,
+    timeout: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    const checked = checkSignal(signal, this.#errorContext("stop"));
+    const seconds = checkStopTimeout(timeout, this.#errorContext("stop"));
+    return await this.#operate(
       "stop",
       options,
-      () => checkStopTimeout(timeout) * 1000 + STOP_GRACE_MS,
-      (abort, context) => this.#stop(checkSignal(signal), timeout, abort, context),
+      () => seconds * 1000 + STOP_GRACE_MS,
+      (abort, context) => this.#stop(checked, seconds, abort, context),
     );
   }
 

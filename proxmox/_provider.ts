@@ -6,6 +6,7 @@
 
 import { delay, timeoutSignal } from "../_abort.ts";
 import { logFailure } from "../_log_failure.ts";
+import { checkSignal, checkStopTimeout } from "../_validate.ts";
 import {
   ApiError,
   InvalidArgumentError,
@@ -17,7 +18,6 @@ import {
   type CallOptions,
   type ContainerSignal,
   ContainerStatus,
-  parseContainerSignal,
   type Provider,
   type WatchStreams,
 } from "../provider.ts";
@@ -271,14 +271,10 @@ class ProxmoxProvider implements Provider {
     timeout: number,
     options?: CallOptions,
   ): Promise<void> {
+    let seconds: number;
     try {
-      parseContainerSignal(signal);
-      if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) {
-        throw new InvalidArgumentError(
-          `Invalid stop timeout ${String(timeout)}: expected a number of seconds >= 0`,
-          this.#errorOptions("stop"),
-        );
-      }
+      checkSignal(signal, this.#errorOptions("stop"));
+      seconds = checkStopTimeout(timeout, this.#errorOptions("stop"));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -288,7 +284,6 @@ class ProxmoxProvider implements Provider {
         { container: `${this.#vmid}`, action: "stop" },
       );
     }
-    const seconds = Math.ceil(timeout);
     return this.#power({
       action: "shutdown",
       verb: "stop",
@@ -300,7 +295,7 @@ class ProxmoxProvider implements Provider {
 
   containerKill(signal: ContainerSignal, options?: CallOptions): Promise<void> {
     try {
-      parseContainerSignal(signal);
+      checkSignal(signal, this.#errorOptions("kill"));
     } catch (error) {
       return Promise.reject(error);
     }

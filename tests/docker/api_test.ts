@@ -2,14 +2,11 @@ import assert from "node:assert/strict";
 import { InvalidArgumentError } from "../../errors.ts";
 import {
   checkContainerId,
-  checkSignal,
-  checkStopTimeout,
   containerPath,
   mapState,
   MAX_API_VERSION,
   negotiateApiVersion,
 } from "../../docker/_api.ts";
-import type { ContainerSignal } from "../../provider.ts";
 
 Deno.test({
   name: "checkContainerId() refuses ids that could leave their path segment",
@@ -52,42 +49,6 @@ Deno.test({
       containerPath("web", "stop", { t: "2", signal: "SIGHUP" }),
       "/containers/web/stop?t=2&signal=SIGHUP",
     );
-  },
-});
-
-Deno.test({
-  name: "checkStopTimeout() accepts whole seconds only",
-  permissions: "none",
-  async fn(t) {
-    for (const good of [0, 1, 60]) {
-      await t.step(String(good), () => assert.equal(checkStopTimeout(good), good));
-    }
-    for (
-      const bad of [
-        -1,
-        1.5,
-        NaN,
-        Infinity,
-        "10" as unknown as number,
-        undefined as unknown as number,
-      ]
-    ) {
-      await t.step(`refuses ${String(bad)}`, () => {
-        assert.throws(() => checkStopTimeout(bad), InvalidArgumentError);
-      });
-    }
-  },
-});
-
-Deno.test({
-  name: "checkSignal() refuses what parseContainerSignal() refuses",
-  permissions: "none",
-  fn() {
-    assert.equal(checkSignal("SIGHUP"), "SIGHUP");
-    assert.equal(checkSignal(""), "");
-    for (const bad of ["sigterm", "SIGUSR1", "9", 9, undefined]) {
-      assert.throws(() => checkSignal(bad as ContainerSignal), InvalidArgumentError);
-    }
   },
 });
 

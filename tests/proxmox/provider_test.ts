@@ -62,14 +62,22 @@ Deno.test("ProxmoxProvider.containerStop() shuts down with timeout and forceStop
     assert.deepEqual(posts(requestLines(s.fake)), ["POST /nodes/pve/lxc/101/status/shutdown"]);
     assert.equal(s.fake.requests[0].status, 500);
   });
-  await t.step("a negative timeout is refused before any request", async () => {
+  await t.step("a negative or fractional timeout is refused before any request", async () => {
     await using s = await setup();
     s.fake.addCt("pve", 101, { status: "running" });
     using provider = await newProxmoxProvider("pve", 101, { client: s.client });
     s.fake.resetRequests();
-    await assert.rejects(provider.containerStop("", -1), /Invalid stop timeout/);
+    await assert.rejects(provider.containerStop("", -1), /Invalid stop timeout -1 for container/);
+    await assert.rejects(provider.containerStop("", 1.5), /Invalid stop timeout 1.5 for container/);
     await assert.rejects(provider.containerStop("SIGFOO" as "", 1), /Invalid signal/);
     assert.deepEqual(requestLines(s.fake), []);
+  });
+  await t.step("the largest timeout, 2^31-1 s, is a deadline far off, not one passed", async () => {
+    await using s = await setup();
+    s.fake.addCt("pve", 101, { status: "running" });
+    using provider = await newProxmoxProvider("pve", 101, { client: s.client });
+    await provider.containerStop("", 2 ** 31 - 1, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(s.fake.ct(101)?.status, "stopped");
   });
 });
 
