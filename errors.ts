@@ -200,7 +200,9 @@ export class TimeoutError extends ProviderError {
  * ```ts
  * import { InvalidArgumentError } from "./errors.ts";
  *
- * const error = new InvalidArgumentError("Invalid stop timeout: -1");
+ * const error = new InvalidArgumentError(
+ *   "Invalid stop timeout -1 for container \"web\": expected whole seconds, 0 to 2147483647",
+ * );
  * console.log(error.message);
  * ```
  */

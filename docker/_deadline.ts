@@ -7,8 +7,6 @@
 
 import { MAX_TIMER_MS, timeoutSignal } from "../_abort.ts";
 
-export { timeoutSignal } from "../_abort.ts";
-
 /** What bounds a call. */
 export interface DeadlineOptions {
   /** The caller's signal: its abort rejects with its reason. */

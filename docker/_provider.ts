@@ -26,7 +26,8 @@ import {
   STOP_SIGNAL_API_VERSION,
 } from "./_api.ts";
 import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
-import { timeoutSignal, withDeadline } from "./_deadline.ts";
+import { timeoutSignal } from "../_abort.ts";
+import { withDeadline } from "./_deadline.ts";
 import { watchHub } from "./_watch.ts";
 
 /** The deadline of a call that does not stop a container. */

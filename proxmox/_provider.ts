@@ -24,7 +24,8 @@ import {
 import { isConfigMissing, type RequestContext } from "./_errors.ts";
 import { clusterGuests } from "./_guests.ts";
 import { isSuspended, isTaskOk, latestPowerTask, parseUpid, waitForTask } from "./_tasks.ts";
-import { backoff, POLL_BACKOFF } from "./_timing.ts";
+import { backoff } from "../_backoff.ts";
+import { POLL_BACKOFF } from "./_timing.ts";
 import { type ClientCore, clientCore, ProxmoxClient, type ProxmoxConfig } from "./client.ts";
 
 /** Options of {@linkcode newProxmoxProvider}. */

@@ -7,8 +7,6 @@
 
 import type { BackoffOptions } from "../_backoff.ts";
 
-export { backoff } from "../_backoff.ts";
-
 /**
  * Polling waits for a state change: the first check comes within tens of
  * milliseconds, so that a quick change costs little; later checks back off

@@ -17,7 +17,8 @@ import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } fr
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
 import { answerError, type RawAnswer, type RequestContext } from "./_errors.ts";
-import { backoff, RETRY_BACKOFF } from "./_timing.ts";
+import { backoff } from "../_backoff.ts";
+import { RETRY_BACKOFF } from "./_timing.ts";
 
 /** A parameter value: booleans go out as PVE's `1`/`0`. */
 export type ParamValue = string | number | boolean | undefined;
