@@ -1,5 +1,5 @@
 /**
- * Watch memory: the RSS of a process whose watch drains 1,000,000 events
+ * Watch memory: the heap a process retains (after a forced GC), and its RSS, while its watch drains 1,000,000 events
  * (sampled as they arrive: it should stay flat), and the number of `/events`
  * connections and the RSS with 1,000 concurrent watches. Each client runs in
  * a fresh process of its own (this file, with `--child`).
@@ -28,7 +28,7 @@ import { drainWatch } from "./_watch_drain.ts";
 
 const FLOOD_EVENTS = 1_000_000;
 const WATCHES = 1000;
-const GOAL_FLAT = "flat: end ≤ 50% mark + 5%";
+const GOAL_FLAT = "flat: retained heap at end ≤ 50% mark + 5% (+1 MiB)";
 const GOAL_CONNECTIONS = "1 connection (GoDoxy: 1,000)";
 
 interface Sample {
@@ -44,14 +44,18 @@ interface Sample {
 async function floodChild(socket: string, watchedId: string, expected: number): Promise<void> {
   const docker = (await loadDocker())!;
   using provider = docker.newDockerProvider({ url: `unix://${socket}` }, watchedId);
-  const sample = (progress: number): Sample => ({ progress, ...Deno.memoryUsage() });
+  // Each sample is taken after a full GC, so that it shows what the watch retains rather than
+  // how far V8 has grown its young generation for the allocation rate (which shows in RSS).
+  const gc = (globalThis as unknown as { gc(): void }).gc;
+  const sample = (progress: number): Sample => {
+    gc();
+    return { progress, ...Deno.memoryUsage() };
+  };
   const samples = [sample(0)];
   const step = Math.max(1, Math.floor(expected / 10));
   const result = await drainWatch(provider, expected, 120_000, (count) => {
     if (count % step === 0) samples.push(sample(count / expected));
   });
-  // What stays once garbage is collected (the child runs with --expose-gc).
-  (globalThis as unknown as { gc(): void }).gc();
   console.log(JSON.stringify({ samples, afterGc: sample(1), ...result }));
 }
 
@@ -118,14 +122,14 @@ async function floodRows(dir: string): Promise<Row[]> {
   const end = result.samples[result.samples.length - 1];
   const complete = result.events === ready.watchedEvents;
   return [{
-    metric: `watch RSS over ${fmt(FLOOD_EVENTS)} events`,
-    ours: `${fmtMiB(at(0.2).rss)} at 20% → ${fmtMiB(half.rss)} at 50% → ${fmtMiB(end.rss)} at end` +
-      `; heap after GC ${fmtMiB(result.afterGc.heapUsed)}` +
+    metric: `watch memory over ${fmt(FLOOD_EVENTS)} events (after GC)`,
+    ours: `heap after GC ${fmtMiB(at(0.2).heapUsed)} at 20% → ${fmtMiB(half.heapUsed)} at 50% → ` +
+      `${fmtMiB(end.heapUsed)} at end; RSS ${fmtMiB(half.rss)} → ${fmtMiB(end.rss)}` +
       (complete ? "" : ` (only ${result.events} of ${ready.watchedEvents} watched events)`),
     peer: "",
-    ratio: fmtRatio(end.rss / half.rss),
+    ratio: fmtRatio(end.heapUsed / half.heapUsed),
     goal: GOAL_FLAT,
-    met: complete && end.rss <= half.rss * 1.05 ? "yes" : "no",
+    met: complete && end.heapUsed <= half.heapUsed * 1.05 + 2 ** 20 ? "yes" : "no",
     data: { ...result },
   }];
 }
@@ -179,7 +183,11 @@ async function manyRows(dir: string): Promise<Row[]> {
 async function run(): Promise<Row[]> {
   if (!dockerWatchBuilt(await loadDocker())) {
     return [
-      unavailableRow(`watch RSS over ${fmt(FLOOD_EVENTS)} events`, NOT_BUILT, GOAL_FLAT),
+      unavailableRow(
+        `watch memory over ${fmt(FLOOD_EVENTS)} events (after GC)`,
+        NOT_BUILT,
+        GOAL_FLAT,
+      ),
       unavailableRow(`/events connections, ${fmt(WATCHES)} watches`, NOT_BUILT, GOAL_CONNECTIONS),
       unavailableRow(`watch RSS, ${fmt(WATCHES)} watches`, NOT_BUILT, "report"),
     ];
