@@ -1,22 +1,6 @@
 import assert from "node:assert/strict";
 import { EngineApi, engines, requireEngines, uniqueName } from "./_engines.ts";
-
-/** Runs `body` with environment variables replaced, restoring them afterwards. */
-function withEnv<T>(vars: Record<string, string | undefined>, body: () => T): T {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, Deno.env.get(key)]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) Deno.env.delete(key);
-      else Deno.env.set(key, value);
-    }
-  };
-  apply(vars);
-  try {
-    return body();
-  } finally {
-    apply(saved);
-  }
-}
+import { withEnv } from "./_env.ts";
 
 Deno.test("EngineApi runs a container on every engine", async (t) => {
   for (const engine of requireEngines(t)) {

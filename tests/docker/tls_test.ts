@@ -3,23 +3,7 @@ import { newDockerProvider } from "../../docker/mod.ts";
 import { ConnectionError } from "../../errors.ts";
 import { dockerTls, EngineApi, requireEngines, uniqueName } from "../_engines.ts";
 import { RecordingLogger, SCRIPTS } from "./_containers.ts";
-
-/** Runs `body` with environment variables replaced, restoring them afterwards. */
-function withEnv<T>(vars: Record<string, string | undefined>, body: () => T): T {
-  const saved = Object.fromEntries(Object.keys(vars).map((key) => [key, Deno.env.get(key)]));
-  const apply = (values: Record<string, string | undefined>) => {
-    for (const [key, value] of Object.entries(values)) {
-      if (value === undefined) Deno.env.delete(key);
-      else Deno.env.set(key, value);
-    }
-  };
-  apply(vars);
-  try {
-    return body();
-  } finally {
-    apply(saved);
-  }
-}
+import { withEnv } from "../_env.ts";
 
 /** The TLS listener, or `undefined` (and a note) outside CI when it is not running. */
 function requireTls(): ReturnType<typeof dockerTls> {
