@@ -6,13 +6,15 @@
 
 /** One line, printed under every usage error. */
 export const USAGE =
-  "usage: idlewatcher docker <container> <command> [flags] | idlewatcher proxmox <node>/<vmid> <command> [flags] (--help for more)";
+  "usage: idlewatcher serve [flags] | idlewatcher docker <container> <command> [flags] | idlewatcher proxmox <node>/<vmid> <command> [flags] (--help for more)";
 
 /** The text of `--help`. */
 export const HELP =
   `idlewatcher: status, start, stop, pause and watch one container on Docker, Podman or Proxmox VE
 
 Usage:
+  idlewatcher serve [flags]        run the idle-watching server (Sablier's API);
+                                   "idlewatcher serve --help" lists its flags
   idlewatcher docker  <container>    <command> [flags]
   idlewatcher proxmox <node>/<vmid>  <command> [flags]
 
