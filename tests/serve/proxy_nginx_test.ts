@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { NginxProcess, requireNginx } from "../_proxy_harness.ts";
+
+/** A stand-in for the idle watcher that records what the glue asks and answers by name. */
+function recordingServer(): { server: Deno.HttpServer<Deno.NetAddr>; seen: URL[] } {
+  const seen: URL[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const url = new URL(request.url);
+    seen.push(url);
+    const names = url.searchParams.getAll("names");
+    if (names.includes("warm") || url.searchParams.get("group") === "warm-group") {
+      return new Response("ready page", { headers: { "x-sablier-session-status": "ready" } });
+    }
+    if (names.includes("missing")) {
+      return Response.json({ title: "Not Found", status: 404, detail: "unknown instance" }, {
+        status: 404,
+        headers: { "content-type": "application/problem+json" },
+      });
+    }
+    return new Response("<!DOCTYPE html><p>loading</p>", {
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "x-sablier-session-status": "not-ready",
+      },
+    });
+  });
+  return { server, seen };
+}
+
+function site(serverPort: number, backendPort: number): string {
+  const location = (path: string, sets: string) => `
+    location ${path} {
+${sets}
+        set $sablierNginxInternalRedirect @backend;
+        js_content idlewatcher.call;
+    }`;
+  return `js_import idlewatcher from idlewatcher.js;
+server {
+    listen 127.0.0.1:{{port}};
+    subrequest_output_buffer_size 32k;
+    set $sablierUrl /watcher;
+    location /watcher/ {
+        internal;
+        proxy_method GET;
+        proxy_pass_request_body off;
+        proxy_pass_request_headers off;
+        proxy_set_header Content-Length "";
+        proxy_pass http://127.0.0.1:${serverPort}/;
+    }
+    location @backend { proxy_pass http://127.0.0.1:${backendPort}; }
+    location = / { return 204; }
+${location("/dynamic", "set $sablierNames ' cold , other ';")}
+${
+    location(
+      "/full",
+      `set $sablierNames cold;
+        set $sablierSessionDuration 1m;
+        set $sablierDynamicName "Team wiki";
+        set $sablierDynamicTheme ghost;
+        set $sablierDynamicShowDetails true;
+        set $sablierDynamicRefreshFrequency 2s;`,
+    )
+  }
+${location("/warm", "set $sablierNames warm;")}
+${location("/group", "set $sablierGroup warm-group;")}
+${
+    location(
+      "/blocking",
+      `set $sablierNames warm;
+        set $sablierSessionDuration 30s;
+        set $sablierBlockingTimeout 10s;`,
+    )
+  }
+${location("/missing", "set $sablierNames missing;")}
+    location /misconfigured { js_content idlewatcher.call; }
+}`;
+}
+
+Deno.test({
+  name: "idlewatcher.js asks with Sablier's query shape and acts on X-Sablier-Session-Status",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn(t) {
+    if (!requireNginx(t)) return;
+    const prefix = await Deno.makeTempDir({ prefix: "idlewatcher-nginx-" });
+    const watcher = recordingServer();
+    const backend = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (request) => new Response(`backend ${new URL(request.url).pathname}`),
+    );
+    try {
+      await using nginx = await NginxProcess.start(
+        site(watcher.server.addr.port, backend.addr.port),
+        prefix,
+      );
+      const get = async (path: string) => {
+        watcher.seen.length = 0;
+        const response = await fetch(`${nginx.url}${path}`, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        return { response, body: await response.text(), seen: [...watcher.seen] };
+      };
+
+      await t.step("dynamic: every unset variable goes as an empty value", async () => {
+        const { response, body, seen } = await get("/dynamic");
+        assert.equal(seen.length, 1);
+        assert.equal(seen[0].pathname, "/api/strategies/dynamic");
+        assert.equal(
+          seen[0].search,
+          "?names=cold&names=other&session_duration=&display_name=&theme=&refresh_frequency=&show_details=",
+        );
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get("x-sablier-session-status"), "not-ready");
+        assert.equal(response.headers.get("cache-control"), "no-cache");
+        assert.match(response.headers.get("content-type") ?? "", /^text\/html/);
+        assert.equal(body, "<!DOCTYPE html><p>loading</p>");
+      });
+      await t.step("dynamic: the loading page's settings are escaped into the query", async () => {
+        const { seen } = await get("/full");
+        assert.equal(
+          seen[0].search,
+          "?names=cold&session_duration=1m&display_name=Team%20wiki&theme=ghost&refresh_frequency=2s&show_details=true",
+        );
+      });
+      await t.step("ready: the request reaches the backend", async () => {
+        const { response, body, seen } = await get("/warm/page?x=1");
+        assert.equal(seen.length, 1);
+        assert.equal(response.status, 200);
+        assert.equal(body, "backend /warm/page");
+      });
+      await t.step("a group is asked by name", async () => {
+        const { body, seen } = await get("/group");
+        assert.equal(seen[0].search.split("&")[0], "?group=warm-group");
+        assert.equal(body, "backend /group");
+      });
+      await t.step("blocking: asks with the timeout, then reaches the backend", async () => {
+        const { body, seen } = await get("/blocking");
+        assert.equal(seen[0].pathname, "/api/strategies/blocking");
+        assert.equal(seen[0].search, "?names=warm&session_duration=30s&timeout=10s");
+        assert.equal(body, "backend /blocking");
+      });
+      await t.step("an error answer is shown with its own status and body", async () => {
+        const { response, body } = await get("/missing");
+        assert.equal(response.status, 404);
+        assert.equal(response.headers.get("content-type"), "application/problem+json");
+        assert.equal(JSON.parse(body).detail, "unknown instance");
+      });
+      await t.step("a location without names or group is a 500 that says why", async () => {
+        const { response, body, seen } = await get("/misconfigured");
+        assert.equal(seen.length, 0);
+        assert.equal(response.status, 500);
+        assert.equal(body, "Misconfigured idle watcher: set $sablierNames or $sablierGroup\n");
+        assert.match(nginx.errorLog(), /idlewatcher: set \$sablierNames or \$sablierGroup/);
+      });
+      await t.step("the idle watcher down is a 502", async () => {
+        await watcher.server.shutdown();
+        const { response } = await get("/dynamic");
+        assert.equal(response.status, 502);
+      });
+    } finally {
+      await watcher.server.shutdown();
+      await backend.shutdown();
+      await Deno.remove(prefix, { recursive: true });
+    }
+  },
+});
