@@ -201,6 +201,21 @@ export class ServeProcess implements AsyncDisposable {
     return server;
   }
 
+  /**
+   * Waits until the server has taken a container in (its log says `Managing … (NAME)`): it learns
+   * of new containers from the engine's events, so a request sent sooner is a 404.
+   *
+   * @param name The container name.
+   */
+  async managing(name: string): Promise<void> {
+    await eventually(`idlewatcher to manage ${name}`, () => {
+      const found = this.child.log().split("\n").some((line) =>
+        line.includes(" Managing ") && line.includes(`(${name})`)
+      );
+      return Promise.resolve(found ? true : undefined);
+    }, { timeoutMs: 30_000, everyMs: 50 });
+  }
+
   /** Kills the server with `SIGKILL`, as a crash would, and waits for it. */
   async crash(): Promise<void> {
     await this.child.stop("SIGKILL");
@@ -231,9 +246,10 @@ export class NginxProcess implements AsyncDisposable {
    *
    * @param servers The `server { }` blocks; `{{port}}` is replaced by the chosen port.
    * @param prefix The temporary folder for its configuration, temp files and logs.
+   * @param probe A path that answers without side effects, asked until nginx is up.
    * @returns nginx.
    */
-  static async start(servers: string, prefix: string): Promise<NginxProcess> {
+  static async start(servers: string, prefix: string, probe = "/"): Promise<NginxProcess> {
     const port = freePort();
     for (const dir of ["body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"]) {
       await Deno.mkdir(`${prefix}/${dir}`, { recursive: true });
@@ -265,7 +281,7 @@ ${servers.replaceAll("{{port}}", String(port))}
     );
     const nginx = new NginxProcess(port, prefix, child);
     try {
-      await waitForHttp(`${nginx.url}/`, 20_000, () => child.alive);
+      await waitForHttp(`${nginx.url}${probe}`, 20_000, () => child.alive);
     } catch (error) {
       await child.stop("SIGKILL");
       throw new Error(`nginx did not start: ${error}\n${child.log()}\n${nginx.errorLog()}`);
@@ -323,8 +339,13 @@ export async function exampleSite(options: {
   if (!site.includes(`${options.serverPort}/;`) || !site.includes(`${options.backendPort};`)) {
     throw new Error("integrations/nginx/idlewatcher.conf no longer has the expected shape");
   }
-  return `js_import idlewatcher from idlewatcher.js;\n${site}`;
+  // A side-effect-free path for NginxProcess.start to probe.
+  const probe = `server {\n    location = ${NGINX_PROBE} { return 204; }`;
+  return `js_import idlewatcher from idlewatcher.js;\n${site.replace("server {", probe)}`;
 }
+
+/** The path {@linkcode exampleSite} answers itself, for {@linkcode NginxProcess.start}. */
+export const NGINX_PROBE = "/.nginx-up";
 
 /** Options of {@linkcode createBackend}. */
 export interface BackendOptions {
@@ -343,8 +364,8 @@ export interface BackendOptions {
 }
 
 /**
- * Creates (not starts) a container serving `body` with `busybox httpd` on the host network,
- * through the engine's raw API.
+ * Creates (not starts) a container serving `body` at `/` and `/api/` with `busybox httpd` on the
+ * host network, through the engine's raw API.
  *
  * @param engine The engine.
  * @param options The container.
@@ -352,8 +373,9 @@ export interface BackendOptions {
  */
 export async function createBackend(engine: Engine, options: BackendOptions): Promise<string> {
   const script = [
-    "mkdir -p /tmp/www",
+    "mkdir -p /tmp/www/api",
     `printf '%s' '${options.body.replaceAll("'", "")}' > /tmp/www/index.html`,
+    "cp /tmp/www/index.html /tmp/www/api/index.html",
     `sleep ${options.listenAfterSeconds ?? 0}`,
     `exec httpd -f -p 127.0.0.1:${options.port} -h /tmp/www`,
   ].join(" && ");

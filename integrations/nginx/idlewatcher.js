@@ -46,7 +46,7 @@ function buildRequest(r) {
   const names = variable(r, "sablierNames").split(",")
     .map((name) => name.trim())
     .filter((name) => name !== "");
-  const group = variable(r, "sablierGroup").trim();
+  const group = names.length > 0 ? "" : variable(r, "sablierGroup").trim();
   if (names.length === 0 && group === "") return "set $sablierNames or $sablierGroup";
   if (variable(r, "sablierNginxInternalRedirect") === "") {
     return "set $sablierNginxInternalRedirect to the backend's location";

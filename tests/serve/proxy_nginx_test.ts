@@ -1,5 +1,18 @@
 import assert from "node:assert/strict";
-import { NginxProcess, requireNginx } from "../_proxy_harness.ts";
+import { type Engine, requireEngines, uniqueName } from "../_engines.ts";
+import {
+  type BackendOptions,
+  containerState,
+  createBackend,
+  eventually,
+  exampleSite,
+  freePort,
+  NGINX_PROBE,
+  NginxProcess,
+  removeContainer,
+  requireNginx,
+  ServeProcess,
+} from "../_proxy_harness.ts";
 
 /** A stand-in for the idle watcher that records what the glue asks and answers by name. */
 function recordingServer(): { server: Deno.HttpServer<Deno.NetAddr>; seen: URL[] } {
@@ -161,6 +174,200 @@ Deno.test({
       await watcher.server.shutdown();
       await backend.shutdown();
       await Deno.remove(prefix, { recursive: true });
+    }
+  },
+});
+
+const SESSION = "4s";
+const SESSION_MS = 4_000;
+
+interface Scenario {
+  engine: Engine;
+  server: ServeProcess;
+  prefix: string;
+}
+
+/** Creates a backend, starts nginx with the shipped example in front of it, runs `fn`. */
+async function withBackend(
+  scenario: Scenario,
+  options: Omit<BackendOptions, "name" | "port" | "body"> & { label: string },
+  fn: (context: { nginx: NginxProcess; id: string; body: string; name: string }) => Promise<void>,
+): Promise<void> {
+  const name = uniqueName(`proxy-${options.label}`);
+  const port = freePort();
+  const body = `backend ${name} says hello`;
+  const id = await createBackend(scenario.engine, { ...options, name, port, body });
+  const prefix = `${scenario.prefix}/${options.label}`;
+  try {
+    const site = await exampleSite({
+      serverPort: scenario.server.port,
+      backendPort: port,
+      name,
+      sessionDuration: SESSION,
+    });
+    await using nginx = await NginxProcess.start(site, prefix, NGINX_PROBE);
+    await scenario.server.managing(name);
+    try {
+      await fn({ nginx, id, body, name });
+    } catch (error) {
+      throw new Error(
+        `${error}\n--- idlewatcher log ---\n${scenario.server.child.log().slice(-4_000)}` +
+          `\n--- nginx error log ---\n${nginx.errorLog().slice(-2_000)}`,
+        { cause: error },
+      );
+    }
+  } finally {
+    await removeContainer(scenario.engine, id);
+  }
+}
+
+async function get(url: string): Promise<{ status: number; session: string | null; body: string }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(40_000) });
+  return {
+    status: response.status,
+    session: response.headers.get("x-sablier-session-status"),
+    body: await response.text(),
+  };
+}
+
+/** Asks through nginx until the backend's own page comes back. */
+async function untilBackend(url: string, body: string): Promise<void> {
+  await eventually(`the backend's page at ${url}`, async () => {
+    const answer = await get(url);
+    return answer.status === 200 && answer.body === body ? true : undefined;
+  }, { timeoutMs: 60_000, everyMs: 200 });
+}
+
+async function untilState(engine: Engine, id: string, status: string, timeoutMs = 60_000) {
+  return await eventually(`container ${status}`, async () => {
+    const state = await containerState(engine, id);
+    return state.status === status ? state : undefined;
+  }, { timeoutMs, everyMs: 200 });
+}
+
+Deno.test({
+  name:
+    "nginx with idlewatcher.js in front of idlewatcher serve wakes, serves and puts to sleep a real container",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn(t) {
+    if (!requireNginx(t)) return;
+    for (const engine of requireEngines(t)) {
+      await t.step(engine.name, async (t) => {
+        const prefix = await Deno.makeTempDir({ prefix: "idlewatcher-proxy-" });
+        try {
+          await using server = await ServeProcess.start({
+            engines: [engine],
+            stateDir: `${prefix}/state`,
+            sessionDuration: SESSION,
+            logPath: `${prefix}/serve.log`,
+          });
+          const scenario = { engine, server, prefix };
+
+          await t.step(
+            "a first request gets the loading page, a later one the backend's page",
+            async () => {
+              const labels = { "sablier.enable": "true" };
+              await withBackend(
+                scenario,
+                { label: "dynamic", labels, healthcheck: true },
+                async (c) => {
+                  assert.equal((await containerState(engine, c.id)).status, "created");
+                  const first = await get(`${c.nginx.url}/`);
+                  assert.equal(first.status, 200);
+                  assert.equal(first.session, "not-ready");
+                  assert.match(first.body, /<meta http-equiv="refresh" content="1">/);
+                  assert.ok(first.body.includes("Team wiki"));
+                  assert.ok(first.body.includes(c.name), "show_details lists the container");
+                  await untilState(engine, c.id, "running");
+                  await untilBackend(`${c.nginx.url}/index.html`, c.body);
+
+                  // The session ends SESSION after the last request: then the container stops.
+                  const last = Date.now();
+                  await new Promise((resolve) => setTimeout(resolve, SESSION_MS / 4));
+                  assert.equal((await containerState(engine, c.id)).status, "running");
+                  await untilState(engine, c.id, "exited", SESSION_MS + 30_000);
+                  assert.ok(
+                    Date.now() - last >= SESSION_MS,
+                    "not stopped before its session ended",
+                  );
+                },
+              );
+            },
+          );
+
+          await t.step(
+            "blocking: the first request waits and gets the backend's page",
+            async () => {
+              const labels = { "sablier.enable": "true" };
+              await withBackend(
+                scenario,
+                { label: "blocking", labels, healthcheck: true },
+                async (c) => {
+                  assert.equal((await containerState(engine, c.id)).status, "created");
+                  const answer = await get(`${c.nginx.url}/api/`);
+                  assert.equal(answer.status, 200);
+                  assert.equal(answer.body, c.body);
+                  assert.equal((await containerState(engine, c.id)).health, "healthy");
+                },
+              );
+            },
+          );
+
+          await t.step(
+            "idlewatcher.sleep=pause: paused after the session, woken again",
+            async () => {
+              const labels = { "sablier.enable": "true", "idlewatcher.sleep": "pause" };
+              await withBackend(
+                scenario,
+                { label: "pause", labels, healthcheck: true },
+                async (c) => {
+                  await get(`${c.nginx.url}/`);
+                  await untilBackend(`${c.nginx.url}/`, c.body);
+                  await untilState(engine, c.id, "paused", SESSION_MS + 30_000);
+                  const again = await get(`${c.nginx.url}/`);
+                  assert.equal(again.session, "not-ready");
+                  await untilBackend(`${c.nginx.url}/`, c.body);
+                  assert.equal((await containerState(engine, c.id)).status, "running");
+                },
+              );
+            },
+          );
+
+          await t.step(
+            "a healthcheck holds the backend back until it passes: never a 502",
+            async () => {
+              const labels = { "sablier.enable": "true" };
+              const options = { label: "health", labels, healthcheck: true, listenAfterSeconds: 3 };
+              await withBackend(scenario, options, async (c) => {
+                const seen: string[] = [];
+                let heldWhileRunning = 0;
+                await eventually("the backend's page", async () => {
+                  const answer = await get(`${c.nginx.url}/`);
+                  if (answer.status === 200 && answer.body === c.body) return true;
+                  seen.push(`${answer.status} ${answer.session}`);
+                  assert.equal(
+                    answer.status,
+                    200,
+                    `through nginx: ${answer.status} ${answer.body}`,
+                  );
+                  assert.equal(answer.session, "not-ready");
+                  const state = await containerState(engine, c.id);
+                  if (state.status === "running" && state.health !== "healthy") heldWhileRunning++;
+                  return undefined;
+                }, { timeoutMs: 60_000, everyMs: 100 });
+                assert.ok(
+                  heldWhileRunning >= 3,
+                  `loading page while running, unhealthy: ${heldWhileRunning}`,
+                );
+                assert.equal((await containerState(engine, c.id)).health, "healthy");
+              });
+            },
+          );
+        } finally {
+          await Deno.remove(prefix, { recursive: true });
+        }
+      });
     }
   },
 });
