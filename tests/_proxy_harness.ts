@@ -455,16 +455,19 @@ export async function containerActions(
   sinceSeconds: number,
 ): Promise<string[]> {
   const filters = JSON.stringify({ container: [container], type: ["container"] });
-  const until = Math.ceil(Date.now() / 1000) + 1;
-  // `until` ends the stream; the engine answers NDJSON.
-  const deadline = until * 1000 + 1_500 - Date.now();
-  if (deadline > 0) await new Promise((resolve) => setTimeout(resolve, deadline));
+  // `until` ends the stream (NDJSON). It must lie ahead: Podman 4.3 answers nothing at all
+  // for an `until` already past.
+  const until = Math.ceil(Date.now() / 1000) + 2;
   const text = await engineRequest(
     engine,
     "GET",
     `/events?since=${sinceSeconds}&until=${until}&filters=${encodeURIComponent(filters)}`,
   );
-  const lines = typeof text === "string" ? text.split("\n") : [JSON.stringify(text)];
+  const lines = text === undefined
+    ? []
+    : typeof text === "string"
+    ? text.split("\n")
+    : [JSON.stringify(text)];
   return lines.filter((line) => line.trim() !== "")
     .map((line) => JSON.parse(line) as { Action?: string; status?: string })
     .map((event) => event.Action ?? event.status ?? "")
