@@ -50,6 +50,24 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     how:
       "500 CTs on the fake PVE (another process) watched at once, on 1 node and spread over 5; requests per second at the fake over a 13 s window in which 32 CTs flip state (two every 760 ms, evenly over a poll's phases), and the time from each flip to its event. Baseline: GoDoxy's one status/current poll per CT per second (bench/baselines/), starts spread over a second.",
   },
+  {
+    file: "serve_ready_path",
+    timeout: 240,
+    how:
+      "`idlewatcher serve` (deno run cli.ts serve, its own process) on a fake engine (bench/_fake_serve_engine.ts, another process) holding one running, in-session container; GET /api/strategies/dynamic as Sablier's nginx module asks it (unset parameters empty), against a bare Deno.serve hello world (its own process). 10 rounds alternating the order: 400 sequential keep-alive requests (median latency) then 2,000 requests 16 at a time (throughput); ratio = median of the per-round ratios. The fake counts every request it gets during the rounds: the ready path must make none.",
+  },
+  {
+    file: "serve_wake_latency",
+    timeout: 240,
+    how:
+      "Real dockerd (scripts/engines.sh). A labelled busybox container (stop signal SIGKILL) is killed between runs; `idlewatcher serve` is asked /api/strategies/blocking for it (time until the answer says ready), and, alternating, the engine is sent a bare POST /containers/{id}/start (time until it answers). Added latency = median of the per-round differences, 11 rounds.",
+  },
+  {
+    file: "serve_memory",
+    timeout: 240,
+    how:
+      "`idlewatcher serve` on the fake engine holding 1,000 running labelled containers (compose labels, 50 groups); its resident set (VmRSS, 2 s after each phase) once all are managed, after 10,000 session requests (1-3 names each, 50 at a time, sessions of 5-59 minutes), and after 10,000 more; floor: the same server with no container.",
+  },
 ];
 
 interface MetricResult {
