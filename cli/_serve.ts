@@ -6,10 +6,8 @@
  */
 
 import { parseGoDuration } from "../serve/_duration.ts";
-import type { Runtime, ServeLogger } from "../serve/_model.ts";
-import { DockerRuntime } from "../serve/_docker_runtime.ts";
-import { ProxmoxRuntime } from "../serve/_proxmox_runtime.ts";
-import { IdleServer } from "../serve/_server.ts";
+import type { ServeLogger } from "../serve/_model.ts";
+import { type RunningServer, startServer } from "../serve/mod.ts";
 import { ProxmoxClient, type ProxmoxConfig } from "../proxmox/mod.ts";
 import type { Output } from "./_output.ts";
 import { ExitCode, explain } from "./_errors.ts";
@@ -215,34 +213,25 @@ export async function runServe(args: readonly string[], options: RunServeOptions
     return ExitCode.Ok;
   }
   const logger = lineLogger(stderr, flags.logLevel);
-  const runtimes: Runtime[] = [];
-  let server: IdleServer | undefined;
+  let server: RunningServer;
   try {
-    const nameFor = (kind: string) => {
-      const taken = runtimes.filter((r) => r.name === kind || r.name.startsWith(`${kind}-`));
-      return taken.length === 0 ? kind : `${kind}-${taken.length + 1}`;
-    };
-    for (const url of flags.docker.length === 0 ? [undefined] : flags.docker) {
-      const runtime = await DockerRuntime.connect({ url, logger, name: nameFor });
-      runtimes.push(runtime);
-      logger.info(`Engine ${runtime.name} at ${runtime.url}`);
-    }
-    if (flags.proxmox !== undefined) {
-      const client = new ProxmoxClient(proxmoxConfig(flags.proxmox));
-      runtimes.push(new ProxmoxRuntime({ client, logger }));
-    }
-    server = await IdleServer.start({
+    server = await startServer({
       hostname: flags.hostname,
       port: flags.port,
-      runtimes,
+      docker: flags.docker,
+      proxmox: flags.proxmox === undefined
+        ? undefined
+        : new ProxmoxClient(proxmoxConfig(flags.proxmox)),
       stateDir: flags.stateDir,
       themesDir: flags.themesDir,
-      sessionMs: flags.sessionMs,
+      sessionDuration: flags.sessionMs,
       logger,
     });
   } catch (error) {
-    for (const runtime of runtimes) runtime.close();
-    const { code, message, fix } = explain(error, "docker");
+    const { code, message, fix } = explain(
+      error,
+      flags.proxmox === undefined ? "docker" : "proxmox",
+    );
     stderr.line(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`);
     return code;
   }

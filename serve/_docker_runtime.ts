@@ -23,6 +23,15 @@ import type {
 } from "./_model.ts";
 import { probeFromLabels } from "./_probe.ts";
 
+/** The lifecycle events of the discovery stream, in the providers' words. */
+const STATE_ACTIONS = new Map<string, "started" | "died" | "paused" | "unpaused">([
+  ["start", "started"],
+  ["die", "died"],
+  ["died", "died"],
+  ["pause", "paused"],
+  ["unpause", "unpaused"],
+]);
+
 /** Inspections run at once while listing. */
 const INSPECT_CONCURRENCY = 8;
 /** Reconnection waits of the discovery stream. */
@@ -174,6 +183,8 @@ export class DockerRuntime implements Runtime {
           this.#logger.warn(`${this.name}: cannot inspect ${id}: ${messageOf(error)}`);
         }
       });
+    } else if (STATE_ACTIONS.has(action)) {
+      onChange({ kind: "state", runtimeId: id, action: STATE_ACTIONS.get(action)! });
     } else if (action === "destroy" || action === "remove") {
       onChange({ kind: "remove", runtimeId: id });
     } else if (action.startsWith("health_status")) {

@@ -230,6 +230,21 @@ export class IdleEngine {
       case "health":
         this.#index.get(`${runtime.name}/${change.runtimeId}`)?.setHealth(change.health);
         break;
+      case "state": {
+        // The discovery stream's view of a lifecycle change: it covers the
+        // moments a provider's watch is not attached yet. Applying it twice
+        // changes nothing.
+        const instance = this.#index.get(`${runtime.name}/${change.runtimeId}`);
+        instance?.onEvent({
+          type: "docker",
+          actorId: change.runtimeId,
+          actorName: instance.name,
+          actorAttributes: {},
+          action: change.action,
+          time: new Date(),
+        });
+        break;
+      }
       case "resync": {
         const keep = new Set<string>();
         for (const info of change.infos) keep.add(this.#upsert(runtime, info).key);

@@ -69,6 +69,7 @@ export type RuntimeChange =
   | { kind: "upsert"; info: InstanceInfo }
   | { kind: "remove"; runtimeId: string }
   | { kind: "health"; runtimeId: string; health: Health }
+  | { kind: "state"; runtimeId: string; action: "started" | "died" | "paused" | "unpaused" }
   | { kind: "resync"; infos: InstanceInfo[] };
 
 /** Options with an abort signal. */
