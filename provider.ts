@@ -16,7 +16,7 @@
  * @module
  */
 
-import { checkSignal } from "./_validate.ts";
+import { checkSignal } from "./_internal/validate.ts";
 import type { Event } from "./events/mod.ts";
 
 /**

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { bodyReader } from "../../_http/_body.ts";
-import type { Connection } from "../../_http/_connection.ts";
-import { readResponseHead } from "../../_http/_response_head.ts";
-import { scriptedConnection, splitAt } from "./_scripted_conn.ts";
+import { bodyReader } from "../../../_internal/http/_body.ts";
+import type { Connection } from "../../../_internal/http/_connection.ts";
+import { readResponseHead } from "../../../_internal/http/_response_head.ts";
+import { scriptedConnection, splitAt } from "../../_fakes/scripted_conn.ts";
 
 const decoder = new TextDecoder();
 

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { InvalidArgumentError, type Runtime } from "./errors.ts";
-import type { ContainerSignal } from "./provider.ts";
+import { InvalidArgumentError, type Runtime } from "../errors.ts";
+import type { ContainerSignal } from "../provider.ts";
 
 /** The call an argument was given to, named on the error. */
 export interface ArgumentContext {
@@ -51,7 +51,7 @@ const SIGNALS: ReadonlySet<string> = new Set<ContainerSignal>([
  *
  * @example Refuse a fractional timeout with the call's context
  * ```ts
- * import { checkStopTimeout } from "./_validate.ts";
+ * import { checkStopTimeout } from "./validate.ts";
  *
  * const context = { runtime: "docker", action: "stop", container: "web" } as const;
  * console.log(checkStopTimeout(10, context)); // 10
@@ -88,7 +88,7 @@ export function checkStopTimeout(timeout: number, context: ArgumentContext): num
  *
  * @example
  * ```ts
- * import { checkSignal } from "./_validate.ts";
+ * import { checkSignal } from "./validate.ts";
  *
  * const context = { runtime: "proxmox", action: "kill", container: "101" } as const;
  * console.log(checkSignal("SIGTERM", context)); // "SIGTERM"

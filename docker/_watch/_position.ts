@@ -6,7 +6,7 @@
  * @module
  */
 
-import { compareNano, formatTime } from "./_watch_wire.ts";
+import { compareNano, formatTime } from "./_wire.ts";
 
 /** How far before the newest event a resume starts, in nanoseconds (covers Podman's float `since`). */
 const OVERLAP_NS = 1_000_000;

@@ -4,7 +4,7 @@
  * reason phrase or garbage, close early, or stay silent.
  */
 
-import type { DialTarget } from "../../_http/dial.ts";
+import type { DialTarget } from "../../_internal/http/dial.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -24,7 +24,7 @@ export const MAX_TIMER_MS: number = 2 ** 31 - 1;
  *
  * @example A deadline of 30 days does not pass at once
  * ```ts
- * import { timeoutSignal } from "./_abort.ts";
+ * import { timeoutSignal } from "./abort.ts";
  *
  * const deadline = timeoutSignal(30 * 24 * 60 * 60 * 1000);
  * console.log(deadline.aborted); // false
@@ -47,7 +47,7 @@ export function timeoutSignal(ms: number): AbortSignal {
  *
  * @example Stop waiting for a shared login when the caller gives up
  * ```ts
- * import { raceSignal } from "./_abort.ts";
+ * import { raceSignal } from "./abort.ts";
  *
  * const login = new Promise<string>((resolve) => setTimeout(() => resolve("ticket"), 10));
  * const caller = new AbortController();
@@ -87,7 +87,7 @@ export interface DelayOptions {
  *
  * @example Wait, unless the caller gives up
  * ```ts
- * import { delay } from "./_abort.ts";
+ * import { delay } from "./abort.ts";
  *
  * await delay(10);
  * const caller = new AbortController();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { checkSignal, checkStopTimeout, MAX_STOP_TIMEOUT } from "../_validate.ts";
-import { InvalidArgumentError } from "../errors.ts";
-import { type ContainerSignal, parseContainerSignal } from "../provider.ts";
+import { checkSignal, checkStopTimeout, MAX_STOP_TIMEOUT } from "../../_internal/validate.ts";
+import { InvalidArgumentError } from "../../errors.ts";
+import { type ContainerSignal, parseContainerSignal } from "../../provider.ts";
 
 const STOP = { runtime: "docker", action: "stop", container: "web" } as const;
 

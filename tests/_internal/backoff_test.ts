@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoff } from "../_backoff.ts";
+import { backoff } from "../../_internal/backoff.ts";
 
 /** The first `count` waits of a backoff. */
 function first(count: number, waits: Generator<number>): number[] {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { findHeadEnd, parseResponseHead, readResponseHead } from "../../_http/_response_head.ts";
-import { scriptedConnection, splitAt } from "./_scripted_conn.ts";
+import {
+  findHeadEnd,
+  parseResponseHead,
+  readResponseHead,
+} from "../../../_internal/http/_response_head.ts";
+import { scriptedConnection, splitAt } from "../../_fakes/scripted_conn.ts";
 
 const encoder = new TextEncoder();
 

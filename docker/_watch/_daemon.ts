@@ -6,12 +6,17 @@
  * @module
  */
 
-import { ApiError, TimeoutError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { HttpResponse } from "../_http/client.ts";
-import { containerPath, NOT_FOUND } from "./_api.ts";
-import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
-import { deadline } from "./_watch_retry.ts";
+import { ApiError, TimeoutError } from "../../errors.ts";
+import type { Logger } from "../../log.ts";
+import type { HttpResponse } from "../../_internal/http/client.ts";
+import { containerPath, NOT_FOUND } from "../_api.ts";
+import {
+  type DockerClient,
+  failurePrefix,
+  type RequestContext,
+  responseError,
+} from "../_client.ts";
+import { deadline } from "./_retry.ts";
 import {
   type ContainerState,
   EventFormatError,
@@ -19,7 +24,7 @@ import {
   type EventsQuery,
   parseInspect,
   parseTimestamp,
-} from "./_watch_wire.ts";
+} from "./_wire.ts";
 
 /** What the watch needs of the client. */
 export type WatchClient = Pick<DockerClient, "url" | "request" | "send" | "transportError">;

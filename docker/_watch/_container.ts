@@ -6,10 +6,10 @@
  * @module
  */
 
-import { Action, type Event } from "../events/mod.ts";
-import { ProviderError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { WatchStreams } from "../provider.ts";
+import { Action, type Event } from "../../events/mod.ts";
+import { ProviderError } from "../../errors.ts";
+import type { Logger } from "../../log.ts";
+import type { WatchStreams } from "../../provider.ts";
 import {
   type ContainerState,
   explainChange,
@@ -17,8 +17,8 @@ import {
   type Phase,
   phaseAfter,
   type WireEvent,
-} from "./_watch_wire.ts";
-import { WatchChannel } from "../events/_watch_channel.ts";
+} from "./_wire.ts";
+import { WatchChannel } from "../../_internal/watch_channel.ts";
 
 /** Buffer sizes of a watch. */
 export interface WatchBuffers {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { delay, raceSignal, timeoutSignal } from "../_abort.ts";
+import { delay, raceSignal, timeoutSignal } from "../../_internal/abort.ts";
 
 const THIRTY_DAYS = 30 * 24 * 60 * 60 * 1000;
 const LONGEST_TIMER = 2 ** 31 - 1;

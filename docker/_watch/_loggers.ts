@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../log.ts";
 
 /** A logger that writes each line to a changing set of loggers, each once. */
 export class WatchLoggers implements Logger {

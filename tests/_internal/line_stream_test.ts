@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type LineError, LineSplitter } from "../../events/_line_stream.ts";
+import { type LineError, LineSplitter } from "../../_internal/line_stream.ts";
 
 const encoder = new TextEncoder();
 

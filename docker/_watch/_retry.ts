@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { BackoffOptions } from "../_backoff.ts";
+import type { BackoffOptions } from "../../_internal/backoff.ts";
 
 /** The default spacing: 100 ms, 200 ms, 400 ms, ... up to 5 s, each up to half shorter at random. */
 export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({

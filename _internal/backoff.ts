@@ -32,7 +32,7 @@ export interface BackoffOptions {
  *
  * @example Polls that start quick and slow down to one a second
  * ```ts
- * import { backoff } from "./_backoff.ts";
+ * import { backoff } from "./backoff.ts";
  *
  * const waits = backoff({ minTimeout: 250, maxTimeout: 1_000, multiplier: 2 });
  * console.log([1, 2, 3, 4].map(() => waits.next().value)); // [250, 500, 1000, 1000]

@@ -1,6 +1,6 @@
 /** A stand-in for a socket that returns scripted pieces, one per read, for deterministic framing tests. */
 
-import { Connection } from "../../_http/_connection.ts";
+import { Connection } from "../../_internal/http/_connection.ts";
 
 const encoder = new TextEncoder();
 

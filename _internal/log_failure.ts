@@ -5,8 +5,8 @@
  * @module
  */
 
-import { InvalidArgumentError, NotFoundError } from "./errors.ts";
-import type { Logger } from "./log.ts";
+import { InvalidArgumentError, NotFoundError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 
 /** The call that failed. */
 export interface FailedCall {
@@ -31,8 +31,8 @@ export interface FailedCall {
  *
  * @example A missing container's status is not an ERROR
  * ```ts
- * import { logFailure } from "./_log_failure.ts";
- * import { NotFoundError } from "./errors.ts";
+ * import { logFailure } from "./log_failure.ts";
+ * import { NotFoundError } from "../errors.ts";
  *
  * const levels: string[] = [];
  * const logger = { debug: () => levels.push("debug"), error: () => levels.push("error") };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { describeTarget, dial } from "../../_http/dial.ts";
-import { HttpClient } from "../../_http/client.ts";
+import { describeTarget, dial } from "../../../_internal/http/dial.ts";
+import { HttpClient } from "../../../_internal/http/client.ts";
 import { makeTestCertificates } from "./_tls.ts";
 
 Deno.test("describeTarget() names the target without key material", () => {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { HttpClient, type HttpRequest } from "../../_http/client.ts";
-import { answerEach, RawServer, type ReceivedRequest, type ServerConn } from "./_raw_server.ts";
+import { HttpClient, type HttpRequest } from "../../../_internal/http/client.ts";
+import {
+  answerEach,
+  RawServer,
+  type ReceivedRequest,
+  type ServerConn,
+} from "../../_fakes/raw_server.ts";
 
 const encoder = new TextEncoder();
 
@@ -637,7 +642,7 @@ Deno.test("HttpClient's idle pool does not keep a process alive", async () => {
   await using server = await RawServer.start(answerEach(ok("x")));
   const script = `
     import { HttpClient } from ${
-    JSON.stringify(new URL("../../_http/client.ts", import.meta.url).href)
+    JSON.stringify(new URL("../../../_internal/http/client.ts", import.meta.url).href)
   };
     const client = new HttpClient({ target: ${JSON.stringify(server.target)} });
     await (await client.request({ method: "GET", path: "/" })).text();

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { Action } from "../events/mod.ts";
+import { Action } from "../../events/mod.ts";
 
 /** Where a container stands, as far as a watch is concerned. */
 export type Phase = "running" | "paused" | "stopped" | "gone";

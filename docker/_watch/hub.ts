@@ -19,30 +19,30 @@
  *
  * The stream has no logger of its own: each watch logs to its provider's
  * logger, and the stream's own lines go to the loggers of the watches
- * attached at the time (`_watch_loggers.ts` tells which line goes where).
+ * attached at the time (`_loggers.ts` tells which line goes where).
  *
  * @module
  */
 
-import { type LineError, type LineSink, LineSplitter } from "../events/_line_stream.ts";
+import { type LineError, type LineSink, LineSplitter } from "../../_internal/line_stream.ts";
 import {
   ApiError,
   ConnectionError,
   NotFoundError,
   ProviderError,
   TimeoutError,
-} from "../errors.ts";
-import { defaultLogger, type Logger } from "../log.ts";
-import type { WatchStreams } from "../provider.ts";
-import { delay } from "../_abort.ts";
-import { backoff, type BackoffOptions } from "../_backoff.ts";
-import type { HttpResponse } from "../_http/client.ts";
-import { failurePrefix, type RequestContext } from "./_client.ts";
-import { ContainerWatch } from "./_watch_container.ts";
-import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_watch_daemon.ts";
-import { WatchLoggers } from "./_watch_loggers.ts";
-import { StreamPosition } from "./_watch_position.ts";
-import { DEFAULT_BACKOFF } from "./_watch_retry.ts";
+} from "../../errors.ts";
+import { defaultLogger, type Logger } from "../../log.ts";
+import type { WatchStreams } from "../../provider.ts";
+import { delay } from "../../_internal/abort.ts";
+import { backoff, type BackoffOptions } from "../../_internal/backoff.ts";
+import type { HttpResponse } from "../../_internal/http/client.ts";
+import { failurePrefix, type RequestContext } from "../_client.ts";
+import { ContainerWatch } from "./_container.ts";
+import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_daemon.ts";
+import { WatchLoggers } from "./_loggers.ts";
+import { StreamPosition } from "./_position.ts";
+import { DEFAULT_BACKOFF } from "./_retry.ts";
 import {
   type ContainerState,
   type EventsQuery,
@@ -50,9 +50,9 @@ import {
   lineTimeNano,
   mayConcern,
   parseEventLine,
-} from "./_watch_wire.ts";
+} from "./_wire.ts";
 
-export type { WatchClient } from "./_watch_daemon.ts";
+export type { WatchClient } from "./_daemon.ts";
 
 /** Settings of a {@linkcode WatchHub}. */
 export interface WatchHubOptions {
@@ -74,7 +74,7 @@ export interface HubWatchOptions {
   signal?: AbortSignal;
   /**
    * Where the watch's requests go, and the stream's while the watch is
-   * attached (see `_watch_loggers.ts`): its provider's logger.
+   * attached (see `_loggers.ts`): its provider's logger.
    * @default {defaultLogger}
    */
   logger?: Logger;

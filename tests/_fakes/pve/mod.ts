@@ -131,7 +131,7 @@ export interface FakePve extends AsyncDisposable {
  * @returns The running fake; close it (or `await using` it).
  */
 export async function startFakePve(options: FakePveOptions = {}): Promise<FakePve> {
-  const dir = new URL("../fixtures/pve/", import.meta.url);
+  const dir = new URL("../../fixtures/pve/", import.meta.url);
   const [caCert, cert, key] = await Promise.all(
     ["ca.pem", "server.pem", "server-key.pem"].map((f) => Deno.readTextFile(new URL(f, dir))),
   );

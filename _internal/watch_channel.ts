@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Event } from "./mod.ts";
+import type { Event } from "../events/mod.ts";
 
 /** The parts of a {@linkcode WatchChannel}'s behaviour its owner decides. */
 export interface WatchChannelOptions {
