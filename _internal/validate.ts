@@ -7,7 +7,7 @@
  */
 
 import { InvalidArgumentError, type Runtime } from "../errors.ts";
-import type { ContainerSignal } from "../provider.ts";
+import { CONTAINER_SIGNALS, type ContainerSignal } from "../signals.ts";
 
 /** The call an argument was given to, named on the error. */
 export interface ArgumentContext {
@@ -27,19 +27,7 @@ export interface ArgumentContext {
  */
 export const MAX_STOP_TIMEOUT = 2_147_483_647;
 
-const SIGNALS: ReadonlySet<string> = new Set<ContainerSignal>([
-  "",
-  "SIGINT",
-  "SIGTERM",
-  "SIGKILL",
-  "SIGQUIT",
-  "SIGHUP",
-  "INT",
-  "TERM",
-  "KILL",
-  "QUIT",
-  "HUP",
-]);
+const SIGNALS: ReadonlySet<string> = new Set<string>(CONTAINER_SIGNALS);
 
 /**
  * Checks a stop timeout: whole seconds, from 0 to {@linkcode MAX_STOP_TIMEOUT}.

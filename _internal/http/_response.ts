@@ -1,14 +1,54 @@
 /**
- * The response object `HttpClient.request()` resolves with.
+ * The response `HttpClient.request()` resolves with: its interface and the
+ * implementation over a body reader.
  *
  * @module
  */
 
 import type { BodyReader } from "./_body.ts";
 import type { ResponseHead } from "./_response_head.ts";
-import type { HttpResponse } from "./client.ts";
 
 const decoder = new TextDecoder();
+
+/** A response whose head has arrived; the body is read on demand. */
+export interface HttpResponse extends AsyncDisposable {
+  /** The status code. */
+  readonly status: number;
+  /** The reason phrase exactly as the server sent it (may be empty). */
+  readonly statusText: string;
+  /** The header fields. */
+  readonly headers: Headers;
+  /**
+   * Reads the next piece of the body (de-chunked). Call it again only after
+   * the previous call settled.
+   *
+   * @returns A piece the caller owns (never overwritten later), or `null` at the end.
+   * @throws {Deno.errors.InvalidData} When the body framing is malformed.
+   * @throws {Deno.errors.UnexpectedEof} When the connection closes early.
+   */
+  read(): Promise<Uint8Array | null>;
+  /**
+   * Reads the whole body.
+   *
+   * @returns The body.
+   */
+  bytes(): Promise<Uint8Array>;
+  /**
+   * Reads the whole body as UTF-8 text.
+   *
+   * @returns The text.
+   */
+  text(): Promise<string>;
+  /**
+   * Reads the whole body and parses it as JSON.
+   *
+   * @returns The parsed value.
+   * @throws {SyntaxError} When the body is not JSON.
+   */
+  json(): Promise<unknown>;
+  /** Drops the rest of the body; unless it was fully read, the connection is closed. */
+  cancel(): void;
+}
 
 /**
  * An {@linkcode HttpResponse} over a {@linkcode BodyReader}. Calls `finish`

@@ -9,9 +9,11 @@
 import { bodyReader } from "./_body.ts";
 import { Connection } from "./_connection.ts";
 import { serializeRequest } from "./_request_head.ts";
-import { BodyResponse } from "./_response.ts";
+import { BodyResponse, type HttpResponse } from "./_response.ts";
 import { readResponseHead, type ResponseHead } from "./_response_head.ts";
 import { dial, type DialTarget, hostPort } from "./dial.ts";
+
+export type { HttpResponse } from "./_response.ts";
 
 /** Options of an {@linkcode HttpClient}. */
 export interface HttpClientOptions {
@@ -50,46 +52,6 @@ export interface HttpRequest {
    * @default {false}
    */
   retryOnStale?: boolean;
-}
-
-/** A response whose head has arrived; the body is read on demand. */
-export interface HttpResponse extends AsyncDisposable {
-  /** The status code. */
-  readonly status: number;
-  /** The reason phrase exactly as the server sent it (may be empty). */
-  readonly statusText: string;
-  /** The header fields. */
-  readonly headers: Headers;
-  /**
-   * Reads the next piece of the body (de-chunked). Call it again only after
-   * the previous call settled.
-   *
-   * @returns A piece the caller owns (never overwritten later), or `null` at the end.
-   * @throws {Deno.errors.InvalidData} When the body framing is malformed.
-   * @throws {Deno.errors.UnexpectedEof} When the connection closes early.
-   */
-  read(): Promise<Uint8Array | null>;
-  /**
-   * Reads the whole body.
-   *
-   * @returns The body.
-   */
-  bytes(): Promise<Uint8Array>;
-  /**
-   * Reads the whole body as UTF-8 text.
-   *
-   * @returns The text.
-   */
-  text(): Promise<string>;
-  /**
-   * Reads the whole body and parses it as JSON.
-   *
-   * @returns The parsed value.
-   * @throws {SyntaxError} When the body is not JSON.
-   */
-  json(): Promise<unknown>;
-  /** Drops the rest of the body; unless it was fully read, the connection is closed. */
-  cancel(): void;
 }
 
 /**
