@@ -25,9 +25,14 @@ import {
   NOT_FOUND,
   STOP_SIGNAL_API_VERSION,
 } from "./_api.ts";
-import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
+import {
+  type DockerClient,
+  failurePrefix,
+  type RequestContext,
+  responseError,
+} from "./_transport.ts";
 import { timeoutSignal } from "../_internal/abort.ts";
-import { withDeadline } from "./_deadline.ts";
+import { withDeadline } from "../_internal/deadline.ts";
 import { watchHub } from "./_watch/hub.ts";
 
 /** The deadline of a call that does not stop a container. */

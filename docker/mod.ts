@@ -25,7 +25,7 @@
 import { defaultLogger, type Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { checkContainerId } from "./_api.ts";
-import { acquireDockerClient } from "./_client.ts";
+import { acquireDockerClient } from "./_transport.ts";
 import { denoEnv, denoReadTextFile, loadDialTarget, resolveDockerHost } from "./_host.ts";
 import { DockerProvider } from "./_provider.ts";
 

@@ -15,7 +15,7 @@ import {
   failurePrefix,
   type RequestContext,
   responseError,
-} from "../_client.ts";
+} from "../_transport.ts";
 import { deadline } from "./_retry.ts";
 import {
   type ContainerState,

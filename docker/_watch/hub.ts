@@ -37,7 +37,7 @@ import type { WatchStreams } from "../../provider.ts";
 import { delay } from "../../_internal/abort.ts";
 import { backoff, type BackoffOptions } from "../../_internal/backoff.ts";
 import type { HttpResponse } from "../../_internal/http/client.ts";
-import { failurePrefix, type RequestContext } from "../_client.ts";
+import { failurePrefix, type RequestContext } from "../_transport.ts";
 import { ContainerWatch } from "./_container.ts";
 import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_daemon.ts";
 import { WatchLoggers } from "./_loggers.ts";

@@ -7,7 +7,7 @@
 
 import type { Event } from "../../events/mod.ts";
 import type { WatchStreams } from "../../provider.ts";
-import { acquireDockerClient, type DockerClient } from "../../docker/_client.ts";
+import { acquireDockerClient, type DockerClient } from "../../docker/_transport.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { WatchHub, type WatchHubOptions } from "../../docker/_watch/hub.ts";
 import type { BackoffOptions } from "../../_internal/backoff.ts";

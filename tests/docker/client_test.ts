@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { acquireDockerClient, responseError } from "../../docker/_client.ts";
+import { acquireDockerClient, responseError } from "../../docker/_transport.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../../errors.ts";
