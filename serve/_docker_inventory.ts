@@ -2,23 +2,17 @@
  * The few Engine API calls the server makes besides the providers' own:
  * list, inspect, the discovery event stream, Podman's healthcheck run, and
  * the engine's identity. Every Docker request of the server goes through
- * this file, on the client the providers of the same host share.
+ * this file, on the one {@linkcode DockerClient} the engine's providers
+ * share. Each call has the client's 30 s deadline.
  *
  * @module
  */
 
-import { acquireDockerClient, type DockerClient, responseError } from "../docker/_client.ts";
-import {
-  denoEnv,
-  denoReadTextFile,
-  type DockerHost,
-  loadDialTarget,
-  resolveDockerHost,
-} from "../docker/_host.ts";
+import { clientCore, DockerClient } from "../docker/client.ts";
+import { responseError } from "../docker/_transport.ts";
+import { NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
-/** The deadline of one list, inspect or healthcheck call. */
-const REQUEST_TIMEOUT_MS = 30_000;
 /** The longest event line read. */
 const MAX_LINE = 1 << 20;
 
@@ -29,7 +23,8 @@ export type RawObject = Record<string, unknown>;
 export class DockerInventory {
   /** The host, as a URL for messages and for the providers' configuration. */
   readonly url: string;
-  #client: DockerClient;
+  /** The engine's client, shared with the providers; closed by {@linkcode DockerInventory.close}. */
+  readonly client: DockerClient;
   #logger: Logger;
 
   /**
@@ -39,9 +34,8 @@ export class DockerInventory {
    * @param logger Receives a DEBUG line per call.
    */
   constructor(url: string | undefined, logger: Logger) {
-    const host: DockerHost = resolveDockerHost({ url }, denoEnv);
-    this.url = host.url;
-    this.#client = acquireDockerClient(host, () => loadDialTarget(host, denoReadTextFile));
+    this.client = new DockerClient({ url, logger });
+    this.url = this.client.url;
     this.#logger = logger;
   }
 
@@ -52,7 +46,7 @@ export class DockerInventory {
    * @returns Whether the engine is Podman.
    */
   async isPodman(options: { signal?: AbortSignal } = {}): Promise<boolean> {
-    const version = await this.#get("/version", "version", options.signal) as RawObject;
+    const version = await this.client.request<RawObject>("GET", "/version", options);
     const components = Array.isArray(version?.Components) ? version.Components : [];
     return components.some((component) => /podman/i.test(String(component?.Name)));
   }
@@ -64,12 +58,11 @@ export class DockerInventory {
    * @returns Full container ids.
    */
   async listEnabled(options: { signal?: AbortSignal } = {}): Promise<string[]> {
-    const filters = encodeURIComponent(JSON.stringify({ label: ["sablier.enable=true"] }));
-    const list = await this.#get(
-      `/containers/json?all=true&filters=${filters}`,
-      "list",
-      options.signal,
-    );
+    const filters = JSON.stringify({ label: ["sablier.enable=true"] });
+    const list = await this.client.request("GET", "/containers/json", {
+      query: { all: true, filters },
+      signal: options.signal,
+    });
     return (Array.isArray(list) ? list : []).map((entry) => String(entry?.Id));
   }
 
@@ -84,8 +77,16 @@ export class DockerInventory {
     id: string,
     options: { signal?: AbortSignal } = {},
   ): Promise<RawObject | undefined> {
-    const path = `/containers/${encodeURIComponent(id)}/json`;
-    return await this.#get(path, "inspect", options.signal, id, true) as RawObject | undefined;
+    try {
+      return await this.client.request<RawObject>(
+        "GET",
+        `/containers/${encodeURIComponent(id)}/json`,
+        options,
+      );
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -97,7 +98,7 @@ export class DockerInventory {
    */
   async runHealthcheck(id: string, options: { signal?: AbortSignal } = {}): Promise<string> {
     const path = `/libpod/containers/${encodeURIComponent(id)}/healthcheck`;
-    const answer = await this.#get(path, "healthcheck", options.signal, id) as RawObject;
+    const answer = await this.client.request<RawObject>("GET", path, options);
     return String(answer?.Status ?? "");
   }
 
@@ -117,9 +118,14 @@ export class DockerInventory {
     const filters = encodeURIComponent(
       JSON.stringify({ type: ["container"], label: ["sablier.enable=true"] }),
     );
-    const context = { action: "watch", container: "*", logger: this.#logger };
+    const context = {
+      action: "watch",
+      what: "follow the opted-in containers",
+      logger: this.#logger,
+    };
     const request = { method: "GET", path: `/events?filters=${filters}`, signal, context };
-    const response = await this.#client.request(request);
+    const { transport } = clientCore(this.client);
+    const response = await transport.request(request);
     if (response.status !== 200) {
       const body = await response.bytes().catch(() => new Uint8Array());
       throw responseError(response.status, body, context);
@@ -146,40 +152,14 @@ export class DockerInventory {
         }
       }
     } catch (error) {
-      throw this.#client.transportError(error, request);
+      throw transport.transportError(error, request);
     } finally {
       response.cancel();
     }
   }
 
-  /** Gives back this inventory's share of the client. */
+  /** Closes the client: the providers' calls and watches end. */
   close(): void {
-    this.#client.release();
-  }
-
-  async #get(
-    path: string,
-    action: string,
-    signal: AbortSignal | undefined,
-    container = "*",
-    missingIsUndefined = false,
-  ): Promise<unknown> {
-    const bounded = AbortSignal.any([
-      ...(signal ? [signal] : []),
-      AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    ]);
-    const context = { action, container, logger: this.#logger };
-    const answer = await this.#client.send({
-      method: "GET",
-      path,
-      signal: bounded,
-      idempotent: true,
-      context,
-    });
-    if (answer.status === 404 && missingIsUndefined) return undefined;
-    if (answer.status < 200 || answer.status > 299) {
-      throw responseError(answer.status, answer.body, context);
-    }
-    return JSON.parse(new TextDecoder().decode(answer.body));
+    this.client.close();
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { delay } from "../_abort.ts";
+import { delay } from "../_internal/abort.ts";
 import { newDockerProvider } from "../docker/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
@@ -135,7 +135,10 @@ export class DockerRuntime implements Runtime {
   /** A provider for the container, sharing this engine's client. */
   provider(info: InstanceInfo): Promise<Provider> {
     return Promise.resolve(
-      newDockerProvider({ url: this.url, logger: this.#providerLogger }, info.runtimeId),
+      newDockerProvider(
+        { client: this.#inventory.client, logger: this.#providerLogger },
+        info.runtimeId,
+      ),
     );
   }
 

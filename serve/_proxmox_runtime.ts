@@ -19,7 +19,7 @@
  * @module
  */
 
-import { delay } from "../_abort.ts";
+import { delay } from "../_internal/abort.ts";
 import type { Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { newProxmoxProvider, type ProxmoxClient } from "../proxmox/mod.ts";
