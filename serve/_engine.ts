@@ -16,6 +16,7 @@ import type { InstanceInfo, Runtime, RuntimeChange, ServeLogger } from "./_model
 import { type SavedSession, SessionStore } from "./_session_store.ts";
 import { isSessionReady, type Target } from "./_session_state.ts";
 import { InstanceIndex } from "./_instance_index.ts";
+import { dependenciesOf } from "./_dependencies.ts";
 
 /** How long a wake waits for its dependencies before it starts anyway. */
 const DEPENDENCY_TIMEOUT_MS = 120_000;
@@ -298,7 +299,7 @@ export class IdleEngine {
   }
 
   async #awaitDependencies(instance: Instance, signal: AbortSignal): Promise<void> {
-    const dependencies = this.#dependencies(instance);
+    const dependencies = dependenciesOf(instance, this.#index.all());
     if (dependencies.length === 0) return;
     const targets = dependencies.map((dependency) => ({ instance: dependency, optional: false }));
     for (const dependency of dependencies) {
@@ -317,27 +318,6 @@ export class IdleEngine {
         { instance: instance.key },
       );
     }
-  }
-
-  /** The managed instances `instance` depends on, leaving out any that depend on it back. */
-  #dependencies(instance: Instance): Instance[] {
-    const direct = (of: Instance) => {
-      const { composeProject, dependsOn } = of.info;
-      if (composeProject === undefined || dependsOn.length === 0) return [];
-      return this.#index.all().filter((other) =>
-        other !== of && other.runtime === of.runtime &&
-        other.info.composeProject === composeProject &&
-        other.info.composeService !== undefined &&
-        dependsOn.includes(other.info.composeService)
-      );
-    };
-    const reaches = (from: Instance, target: Instance, seen: Set<Instance>): boolean => {
-      if (from === target) return true;
-      if (seen.has(from)) return false;
-      seen.add(from);
-      return direct(from).some((next) => reaches(next, target, seen));
-    };
-    return direct(instance).filter((dependency) => !reaches(dependency, instance, new Set()));
   }
 
   #notify(): void {

@@ -10,16 +10,13 @@ import { type Event, isStartAction, isStopAction } from "../events/mod.ts";
 import type { ContainerStatus, Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
 import type { Health, InstanceInfo, Runtime, ServeLogger } from "./_model.ts";
-import { probeOnce } from "./_probe.ts";
+import { messageOf, PowerCalls } from "./_power.ts";
+import { ReadinessChecks } from "./_readiness.ts";
+
+export { messageOf } from "./_power.ts";
 
 /** A timer can wait at most this long; longer sessions re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The deadline of a start, an unpause, a pause (a stop adds its own timeout). */
-const POWER_TIMEOUT_MS = 60_000;
-/** Between two probe attempts or two Podman healthchecks. */
-const RECHECK_MS = 250;
-/** First and longest wait before a failed sleep is tried again. */
-const SLEEP_RETRY_MS = { first: 1_000, max: 60_000 };
 
 /** The status of an instance in Sablier's answers. */
 export type InstanceApiStatus = "ready" | "starting" | "stopped" | "error";
@@ -61,17 +58,11 @@ export class Instance {
   /** Why the last wake failed, until the next wake. */
   error: string | undefined;
   #hooks: InstanceHooks;
-  #probeOk = false;
-  #healthFallback = false;
+  #readiness: ReadinessChecks;
+  #power: PowerCalls;
   #provider: Promise<Provider> | undefined;
-  #chain: Promise<void> = Promise.resolve();
-  #waking = false;
-  #sleeping = false;
   #wakeStartedAt: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #sleepFailures = 0;
-  #checking = false;
   #life = new AbortController();
 
   /**
@@ -88,6 +79,21 @@ export class Instance {
     this.status = info.state.status;
     this.health = info.state.health;
     this.#hooks = hooks;
+    this.#readiness = new ReadinessChecks(this, {
+      metrics: hooks.metrics,
+      logger: hooks.logger,
+      changed: () => {
+        this.#noteReady();
+        hooks.changed(this);
+      },
+      signal: this.#life.signal,
+    });
+    this.#power = new PowerCalls(this, {
+      metrics: hooks.metrics,
+      logger: hooks.logger,
+      awaitDependencies: (signal) => hooks.awaitDependencies(this, signal),
+      signal: this.#life.signal,
+    });
   }
 
   /** The name shown in answers. */
@@ -97,9 +103,8 @@ export class Instance {
 
   /** Running, not going to sleep, healthy when it has a healthcheck, and its probe answered. */
   get ready(): boolean {
-    return !this.#sleeping && this.status === "running" &&
-      (!this.info.healthcheck || this.health === "healthy" || this.#healthFallback) &&
-      (this.info.probe === undefined || this.#probeOk);
+    return !this.#power.sleeping && this.status === "running" &&
+      this.#readiness.passed;
   }
 
   /** Whether its session has not ended. */
@@ -109,18 +114,7 @@ export class Instance {
 
   /** Its status in Sablier's words, and a message when not ready. */
   apiStatus(): { status: InstanceApiStatus; message?: string } {
-    if (this.ready) return { status: "ready" };
-    if (this.error !== undefined && !this.#waking) return { status: "error", message: this.error };
-    if (this.status === "error") {
-      return { status: "error", message: "the runtime reports an error state" };
-    }
-    if (this.status === "running" || this.#waking) {
-      if (this.status === "running" && this.info.healthcheck && this.health === "unhealthy") {
-        return { status: "starting", message: "running but not healthy yet" };
-      }
-      return { status: "starting" };
-    }
-    return { status: "stopped" };
+    return apiStatusOf(this, this.#power.waking);
   }
 
   /**
@@ -138,40 +132,19 @@ export class Instance {
 
   /** Wakes the instance unless it is ready or a wake is under way: one start for any number of callers. */
   wake(): void {
-    if (this.ready || this.#waking || this.#life.signal.aborted) return;
-    if (this.status === "running" && !this.#sleeping) {
+    if (this.ready || this.#power.waking || this.#life.signal.aborted) return;
+    if (this.status === "running" && !this.#power.sleeping) {
       this.#checkReadiness();
       return;
     }
-    this.#waking = true;
-    this.error = undefined;
     this.#wakeStartedAt ??= this.#hooks.now();
+    this.#power.wake();
     this.#hooks.changed(this);
-    this.#enqueue(() => this.#doWake());
   }
 
   /** Starts following the instance's lifecycle events through its provider's `watch()`. */
   follow(): void {
-    const signal = this.#life.signal;
-    (async () => {
-      const provider = await this.#getProvider();
-      const { events, errors } = provider.watch({ signal });
-      errors.pipeTo(
-        new WritableStream({
-          write: (error) =>
-            this.#hooks.logger.debug(`watch of ${this.name}: ${error.message}`, {
-              instance: this.key,
-            }),
-        }),
-        { signal },
-      ).catch(() => {});
-      for await (const event of events) this.onEvent(event);
-    })().catch((error) => {
-      if (signal.aborted) return;
-      this.#hooks.logger.error(`Cannot watch ${this.name}: ${messageOf(error)}`, {
-        instance: this.key,
-      });
-    });
+    followEvents(this, { logger: this.#hooks.logger, signal: this.#life.signal });
     if (this.status === "running") this.#checkReadiness();
   }
 
@@ -196,11 +169,10 @@ export class Instance {
       this.status = "running";
       if (action === "started" && !wasRunning) {
         this.health = this.info.healthcheck ? "starting" : undefined;
-        this.#probeOk = false;
-        this.#healthFallback = false;
+        this.#readiness.reset();
       }
       this.#checkReadiness();
-      if (!this.inSession && !this.#waking) this.#hooks.runningWithoutSession(this);
+      if (!this.inSession && !this.#power.waking) this.#hooks.runningWithoutSession(this);
     } else if (isStopAction(action)) {
       this.#setDown("stopped");
     } else if (action === "paused") {
@@ -255,15 +227,14 @@ export class Instance {
 
   /** Puts the instance to sleep by its method, unless its session was extended meanwhile. */
   sleep(): void {
-    this.#enqueue(() => this.#doSleep());
+    this.#power.sleep();
   }
 
   /** Ends the watch and the timers and releases the provider. Pending calls are aborted. */
   async close(): Promise<void> {
     this.#life.abort();
     clearTimeout(this.#timer);
-    clearTimeout(this.#retryTimer);
-    await this.#chain.catch(() => {});
+    await this.#power.close();
     const provider = await this.#provider?.catch(() => undefined);
     provider?.close();
   }
@@ -271,98 +242,43 @@ export class Instance {
   #setDown(status: ContainerStatus): void {
     this.status = status;
     if (status !== "paused") this.health = undefined;
-    this.#probeOk = false;
+    this.#readiness.resetProbe();
   }
 
-  #enqueue(operation: () => Promise<void>): void {
-    this.#chain = this.#chain.then(operation).catch((error) => {
-      this.#hooks.logger.error(`Unexpected failure on ${this.name}: ${messageOf(error)}`);
-    });
-  }
-
-  #getProvider(): Promise<Provider> {
+  /** Its provider, made on first use. */
+  provider(): Promise<Provider> {
     this.#provider ??= this.runtime.provider(this.info);
     this.#provider.catch(() => (this.#provider = undefined));
     return this.#provider;
   }
 
-  async #doWake(): Promise<void> {
-    const signal = AbortSignal.any([this.#life.signal, AbortSignal.timeout(POWER_TIMEOUT_MS)]);
-    try {
-      await this.#hooks.awaitDependencies(this, signal);
-      if (this.status === "running" || signal.aborted) return;
-      const provider = await this.#getProvider();
-      this.#hooks.metrics.runtimeRequest();
-      const paused = this.status === "paused";
-      if (paused) await provider.containerUnpause({ signal });
-      else await provider.containerStart({ signal });
-      this.#hooks.metrics.wake(this.key);
-      this.#hooks.logger.info(`${paused ? "Unpaused" : "Started"} ${this.name}`, {
-        instance: this.key,
-      });
-      if ((this.status as ContainerStatus) !== "running") {
-        this.status = "running";
-        if (!paused) {
-          this.health = this.info.healthcheck ? "starting" : undefined;
-          this.#probeOk = false;
-        }
-      }
-    } catch (error) {
-      if (this.#life.signal.aborted) return;
-      this.error = `cannot wake: ${messageOf(error)}`;
-      this.#hooks.metrics.runtimeError(this.key);
-      this.#hooks.logger.error(`Cannot wake ${this.name}: ${messageOf(error)}`, {
-        instance: this.key,
-      });
-    } finally {
-      this.#waking = false;
-      if (this.status === "running") this.#checkReadiness();
-      this.#hooks.changed(this);
+  /**
+   * Records that a power call took it down.
+   *
+   * @param status `stopped` or `paused`.
+   */
+  wentDown(status: ContainerStatus): void {
+    this.#setDown(status);
+  }
+
+  /**
+   * Records that a power call brought it up, unless its event did already.
+   *
+   * @param unpaused Whether it was an unpause (its health then stands).
+   */
+  cameUp(unpaused: boolean): void {
+    if (this.status === "running") return;
+    this.status = "running";
+    if (!unpaused) {
+      this.health = this.info.healthcheck ? "starting" : undefined;
+      this.#readiness.resetProbe();
     }
   }
 
-  async #doSleep(): Promise<void> {
-    clearTimeout(this.#retryTimer);
-    if (this.inSession || this.#life.signal.aborted) return;
-    const { method, signal: stopSignal, timeoutSeconds } = this.info.sleep;
-    if (this.status === "stopped" || (method === "pause" && this.status === "paused")) return;
-    this.#sleeping = true;
+  /** Reports that its state may have changed; checks readiness while it runs. */
+  changed(): void {
+    if (this.status === "running") this.#checkReadiness();
     this.#hooks.changed(this);
-    const deadline = POWER_TIMEOUT_MS + (method === "stop" ? timeoutSeconds * 1000 : 0);
-    const signal = AbortSignal.any([this.#life.signal, AbortSignal.timeout(deadline)]);
-    try {
-      const provider = await this.#getProvider();
-      this.#hooks.metrics.runtimeRequest();
-      if (method === "pause" && this.status === "running") {
-        await provider.containerPause({ signal });
-        this.#setDown("paused");
-      } else {
-        await provider.containerStop(stopSignal, timeoutSeconds, { signal });
-        this.#setDown("stopped");
-      }
-      this.#sleepFailures = 0;
-      this.#hooks.metrics.sleep(this.key);
-      this.#hooks.logger.info(`${method === "pause" ? "Paused" : "Stopped"} ${this.name}`, {
-        instance: this.key,
-      });
-    } catch (error) {
-      if (this.#life.signal.aborted) return;
-      this.#sleepFailures++;
-      const wait = Math.min(
-        SLEEP_RETRY_MS.max,
-        SLEEP_RETRY_MS.first * 2 ** (this.#sleepFailures - 1),
-      );
-      this.#hooks.metrics.runtimeError(this.key);
-      this.#hooks.logger.error(
-        `Cannot put ${this.name} to sleep (${method}), attempt ${this.#sleepFailures}; ` +
-          `trying again in ${wait / 1000} s: ${messageOf(error)}`,
-        { instance: this.key },
-      );
-      this.#retryTimer = setTimeout(() => this.sleep(), wait);
-    } finally {
-      this.#sleeping = false;
-      this.#hooks.changed(this);
-    }
   }
 
   /** Arms the session timer for the current end. */
@@ -382,50 +298,10 @@ export class Instance {
     this.sleep();
   }
 
-  /** Runs the probe and Podman's healthcheck while the instance runs and is not ready yet. */
+  /** Runs the probe and the healthcheck while needed; records the wake's duration once ready. */
   #checkReadiness(): void {
     this.#noteReady();
-    const needsProbe = this.info.probe !== undefined && !this.#probeOk;
-    const needsHealth = this.info.healthcheck && this.runtime.runHealthcheck !== undefined &&
-      this.health !== "healthy" && !this.#healthFallback;
-    if (this.#checking || (!needsProbe && !needsHealth)) return;
-    this.#checking = true;
-    this.#checkLoop().finally(() => {
-      this.#checking = false;
-      this.#noteReady();
-    });
-  }
-
-  async #checkLoop(): Promise<void> {
-    const signal = this.#life.signal;
-    while (!signal.aborted && this.status === "running" && !this.ready) {
-      if (
-        this.info.healthcheck && this.runtime.runHealthcheck !== undefined &&
-        this.health !== "healthy" && !this.#healthFallback
-      ) {
-        await this.#runHealthcheck(signal);
-      }
-      if (this.info.probe !== undefined && !this.#probeOk && this.status === "running") {
-        this.#probeOk = await probeOnce(this.info.probe, signal);
-      }
-      this.#hooks.changed(this);
-      if (this.ready) break;
-      await sleepFor(RECHECK_MS, signal);
-    }
-  }
-
-  async #runHealthcheck(signal: AbortSignal): Promise<void> {
-    try {
-      this.#hooks.metrics.runtimeRequest();
-      this.health = await this.runtime.runHealthcheck!(this.info.runtimeId, { signal });
-    } catch (error) {
-      if (signal.aborted) return;
-      this.#healthFallback = true;
-      this.#hooks.logger.warn(
-        `Cannot run the healthcheck of ${this.name}; ready as soon as it runs: ${messageOf(error)}`,
-        { instance: this.key },
-      );
-    }
+    this.#readiness.run();
   }
 
   #noteReady(): void {
@@ -436,24 +312,41 @@ export class Instance {
   }
 }
 
-/**
- * Gives the message of an error, without its stack.
- *
- * @param error Anything thrown.
- * @returns Its message.
- */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
+/** Feeds the provider's `watch()` into the instance until its life ends. */
+function followEvents(instance: Instance, options: { logger: ServeLogger; signal: AbortSignal }) {
+  const { logger, signal } = options;
+  const context = { instance: instance.key };
+  (async () => {
+    const provider = await instance.provider();
+    const { events, errors } = provider.watch({ signal });
+    const report = (error: Error) =>
+      logger.debug(`watch of ${instance.name}: ${error.message}`, context);
+    errors.pipeTo(new WritableStream({ write: report }), { signal }).catch(() => {});
+    for await (const event of events) instance.onEvent(event);
+  })().catch((error) => {
+    if (!signal.aborted) {
+      logger.error(`Cannot watch ${instance.name}: ${messageOf(error)}`, context);
     }
   });
+}
+
+/** An instance's status in Sablier's words, and why it is not ready when known. */
+function apiStatusOf(
+  instance: Instance,
+  waking: boolean,
+): { status: InstanceApiStatus; message?: string } {
+  if (instance.ready) return { status: "ready" };
+  if (instance.error !== undefined && !waking) return { status: "error", message: instance.error };
+  if (instance.status === "error") {
+    return { status: "error", message: "the runtime reports an error state" };
+  }
+  if (instance.status === "running" || waking) {
+    if (
+      instance.status === "running" && instance.info.healthcheck && instance.health === "unhealthy"
+    ) {
+      return { status: "starting", message: "running but not healthy yet" };
+    }
+    return { status: "starting" };
+  }
+  return { status: "stopped" };
 }
