@@ -228,9 +228,12 @@ export async function runServe(args: readonly string[], options: RunServeOptions
       logger,
     });
   } catch (error) {
-    const { code, message, fix } = explain(
-      error,
-      flags.proxmox === undefined ? "docker" : "proxmox",
+    const explained = explain(error, flags.proxmox === undefined ? "docker" : "proxmox");
+    const { code, message } = explained;
+    // The docker command's flags are --socket and --host; serve's is --docker.
+    const fix = explained.fix?.replace(
+      "--socket, --host or DOCKER_HOST",
+      "--docker or DOCKER_HOST",
     );
     stderr.line(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`);
     return code;

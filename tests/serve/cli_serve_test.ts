@@ -90,6 +90,22 @@ Deno.test("idlewatcher serve refuses bad flags with exit code 2", async (t) => {
   }
 });
 
+Deno.test("idlewatcher serve with an unreachable engine exits 4 and names --docker", async () => {
+  const err = capture();
+  const code = await main([
+    "serve",
+    "--docker",
+    "unix:///nonexistent/docker.sock",
+    "--listen",
+    "127.0.0.1:0",
+  ], {
+    stderr: err.writer,
+  });
+  assert.equal(code, 4);
+  assert.match(err.text(), /cannot reach the daemon at unix:\/\/\/nonexistent\/docker\.sock/);
+  assert.match(err.text(), /--docker or DOCKER_HOST/);
+});
+
 function dockerEngine(t: Deno.TestContext): Engine | undefined {
   return requireEngines(t).find((engine) => engine.name === "docker");
 }
