@@ -492,16 +492,22 @@ export async function containerState(
 }
 
 /**
- * Force-removes a container; an absent one is fine.
+ * Force-removes a container; an absent one is fine, a busy one is tried again.
  *
  * @param engine The engine.
  * @param container The container id or name.
  */
 export async function removeContainer(engine: Engine, container: string): Promise<void> {
-  try {
-    await engineRequest(engine, "DELETE", `/containers/${container}?force=true&v=true`);
-  } catch (error) {
-    if (!String(error).includes("404")) throw error;
+  for (let attempt = 1;; attempt++) {
+    try {
+      await engineRequest(engine, "DELETE", `/containers/${container}?force=true&v=true`);
+      return;
+    } catch (error) {
+      if (String(error).includes("returned 404")) return;
+      // dockerd's overlay2 sometimes answers "device or resource busy" right after a kill.
+      if (attempt >= 6 || !String(error).includes("returned 500")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
   }
 }
 
