@@ -176,9 +176,18 @@ export class FakeServeEngine implements AsyncDisposable {
   }
 }
 
-/** A bare `Deno.serve` hello world in its own process: the floor. */
-export async function helloChild(): Promise<{ child: Child; url: string }> {
-  const child = denoChild("hello floor", "_hello_server.ts", []);
+/**
+ * A bare `Deno.serve` hello world in its own process: the floor.
+ *
+ * @param bytes Answer this many bytes of HTML instead of `hello world`.
+ * @returns The process and its URL.
+ */
+export async function helloChild(bytes = 0): Promise<{ child: Child; url: string }> {
+  const child = denoChild(
+    "hello floor",
+    "_hello_server.ts",
+    bytes ? ["--bytes", String(bytes)] : [],
+  );
   const { port } = await child.nextJson<{ port: number }>();
   return { child, url: `http://127.0.0.1:${port}/` };
 }

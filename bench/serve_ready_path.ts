@@ -38,6 +38,7 @@ const TOTAL = 2_000;
 const CONCURRENCY = 16;
 const GOAL_LATENCY = "≤ 1.5x the floor";
 const METRIC_LATENCY = "serve: ready-path latency, /api/strategies/dynamic (median)";
+const METRIC_SIZED = "serve: ready-path latency against a floor answering as many bytes";
 const METRIC_THROUGHPUT = `serve: ready-path throughput, ${CONCURRENCY} concurrent`;
 const METRIC_REQUESTS = "serve: runtime requests on the ready path";
 
@@ -60,24 +61,40 @@ async function run(): Promise<Row[]> {
     throw new Error(`the running instance answered ${first.status} ${status}`);
   }
   const pageBytes = Number(first.headers.get("content-length"));
+  // A second floor answers a page of the same size: what the bytes alone cost.
+  const sized = await helloChild(pageBytes);
+  await using _sized = sized.child;
   await sequentialLatencies(ours, 500);
   await sequentialLatencies(floor.url, 500);
+  await sequentialLatencies(sized.url, 500);
   await engine.reset();
 
   const latOurs: number[] = [];
   const latFloor: number[] = [];
   const thrOurs: number[] = [];
   const thrFloor: number[] = [];
+  const latSized: number[] = [];
+  const ORDERS = [["ours", "floor", "sized"], ["floor", "sized", "ours"], [
+    "sized",
+    "ours",
+    "floor",
+  ]];
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? ["ours", "floor"] : ["floor", "ours"];
-    for (const side of order) {
-      const url = side === "ours" ? ours : floor.url;
+    for (const side of ORDERS[round % ORDERS.length]) {
+      const url = side === "ours" ? ours : side === "floor" ? floor.url : sized.url;
       const latency = median(await sequentialLatencies(url, SEQUENTIAL));
+      if (side === "sized") {
+        latSized.push(latency);
+        continue;
+      }
       const rate = await throughput(url, TOTAL, CONCURRENCY);
       (side === "ours" ? latOurs : latFloor).push(latency);
       (side === "ours" ? thrOurs : thrFloor).push(rate);
     }
-    log(`round ${round + 1}: ours ${fmt(latOurs.at(-1)!)} µs, floor ${fmt(latFloor.at(-1)!)} µs`);
+    log(
+      `round ${round + 1}: ours ${fmt(latOurs.at(-1)!)} µs, floor ${fmt(latFloor.at(-1)!)} µs, ` +
+        `same-size floor ${fmt(latSized.at(-1)!)} µs`,
+    );
   }
   const last = await fetch(ours);
   await last.arrayBuffer();
@@ -85,6 +102,7 @@ async function run(): Promise<Row[]> {
   const stats = await engine.stats();
   const latencyRatio = pairedRatio(latOurs, latFloor);
   const throughputRatio = pairedRatio(thrOurs, thrFloor);
+  const sizedRatio = pairedRatio(latOurs, latSized);
   const asked = ROUNDS * (SEQUENTIAL + TOTAL) + 1;
   return [
     {
@@ -95,6 +113,15 @@ async function run(): Promise<Row[]> {
       goal: GOAL_LATENCY,
       met: latencyRatio <= 1.5 ? "yes" : "no",
       data: { latOurs, latFloor, pageBytes },
+    },
+    {
+      metric: METRIC_SIZED,
+      ours: `${fmt(median(latOurs))} µs`,
+      peer: `${fmt(median(latSized))} µs (bare Deno.serve, ${fmt(pageBytes)}-byte page)`,
+      ratio: fmtRatio(sizedRatio),
+      goal: "info (what the page's bytes alone cost)",
+      met: "info",
+      data: { latSized },
     },
     {
       metric: METRIC_THROUGHPUT,
