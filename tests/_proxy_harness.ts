@@ -12,9 +12,16 @@
 import type { Engine } from "./_engines.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const NGINX = Deno.env.get("IDLEWATCHER_NGINX") || "/usr/sbin/nginx";
-const NJS_MODULE = Deno.env.get("IDLEWATCHER_NGINX_JS_MODULE") ||
-  "/usr/lib/nginx/modules/ngx_http_js_module.so";
+/** The nginx binary: `IDLEWATCHER_NGINX`, else Debian's. */
+function nginxPath(): string {
+  return Deno.env.get("IDLEWATCHER_NGINX") || "/usr/sbin/nginx";
+}
+
+/** The njs module: `IDLEWATCHER_NGINX_JS_MODULE`, else Debian's. */
+function njsModulePath(): string {
+  return Deno.env.get("IDLEWATCHER_NGINX_JS_MODULE") ||
+    "/usr/lib/nginx/modules/ngx_http_js_module.so";
+}
 const INSTALL_HINT = "run: bash scripts/proxy.sh install";
 
 function isCi(): boolean {
@@ -39,7 +46,7 @@ function exists(path: string): boolean {
  * @returns Whether nginx can run.
  */
 export function requireNginx(t: Deno.TestContext): boolean {
-  const missing = [NGINX, NJS_MODULE].filter((path) => !exists(path));
+  const missing = [nginxPath(), njsModulePath()].filter((path) => !exists(path));
   if (missing.length === 0) return true;
   const message = `nginx not found (${missing.join(", ")} missing); ${INSTALL_HINT}`;
   if (isCi()) throw new Error(message);
@@ -254,7 +261,7 @@ export class NginxProcess implements AsyncDisposable {
     for (const dir of ["body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"]) {
       await Deno.mkdir(`${prefix}/${dir}`, { recursive: true });
     }
-    const config = `load_module ${NJS_MODULE};
+    const config = `load_module ${njsModulePath()};
 daemon off;
 master_process on;
 worker_processes 1;
@@ -275,7 +282,7 @@ ${servers.replaceAll("{{port}}", String(port))}
 `;
     await Deno.writeTextFile(`${prefix}/nginx.conf`, config);
     const child = new Child(
-      NGINX,
+      nginxPath(),
       ["-p", `${prefix}/`, "-c", `${prefix}/nginx.conf`],
       `${prefix}/logs/stderr.log`,
     );

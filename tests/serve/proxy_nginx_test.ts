@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Engine, requireEngines, uniqueName } from "../_engines.ts";
+import { withEnv } from "../_env.ts";
 import {
   type BackendOptions,
   containerState,
@@ -369,5 +370,31 @@ Deno.test({
         }
       });
     }
+  },
+});
+
+Deno.test({
+  name: "requireNginx() fails loudly under CI when nginx or njs is missing, and skips elsewhere",
+  permissions: { env: true, read: true },
+  fn(t) {
+    const missing = { IDLEWATCHER_NGINX: "/nonexistent/nginx" };
+    withEnv({ ...missing, CI: "true" }, () => {
+      assert.throws(
+        () => requireNginx(t),
+        /nginx not found \(\/nonexistent\/nginx missing\); run: bash scripts\/proxy.sh install/,
+      );
+    });
+    withEnv({ IDLEWATCHER_NGINX_JS_MODULE: "/nonexistent/njs.so", CI: "true" }, () => {
+      assert.throws(() => requireNginx(t), /\/nonexistent\/njs\.so missing/);
+    });
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => void errors.push(line);
+    try {
+      withEnv({ ...missing, CI: undefined }, () => assert.equal(requireNginx(t), false));
+    } finally {
+      console.error = original;
+    }
+    assert.match(errors.join("\n"), /^SKIPPED in "requireNginx\(\) fails loudly.*nginx not found/);
   },
 });
