@@ -22,6 +22,11 @@ const NANOS_PER_UNIT: ReadonlyMap<string, bigint> = new Map([
   ["h", 3_600_000_000_000n],
 ]);
 
+/** One whole number of at most 9 digits and a unit of a millisecond or more: exact integers. */
+const SIMPLE = /^(\d{1,9})(ms|s|m|h)$/;
+const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+/** The most whole milliseconds within Go's range (2^63 - 1 ns). */
+const MAX_WHOLE_MS = 9_223_372_036_854;
 const LIMIT = 1n << 63n;
 const NANOS_PER_MS = 1_000_000n;
 const SHOWN_LENGTH = 64;
@@ -63,6 +68,12 @@ function isDigit(char: string): boolean {
  */
 export function parseGoDuration(text: string): number {
   if (typeof text !== "string") throw invalid(String(text), "not a string");
+  // The common case (`30s`, `5m`, `500ms`): one whole number and a unit, exact as a float.
+  const simple = SIMPLE.exec(text);
+  if (simple !== null) {
+    const ms = Number(simple[1]) * MS_PER_UNIT[simple[2]];
+    if (ms <= MAX_WHOLE_MS) return ms;
+  }
   let rest = text;
   let negative = false;
   if (rest.startsWith("-") || rest.startsWith("+")) {

@@ -65,6 +65,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "parseGoDuration() reads a whole number and a unit the same on its fast path",
+  permissions: "none",
+  fn() {
+    // The slow path, reached through a leading "+", is the reference.
+    for (const unit of ["ms", "s", "m", "h"]) {
+      for (const whole of [0, 1, 7, 30, 500, 2_562_047, 2_562_048, 123_456_789, 999_999_999]) {
+        const reference = (() => {
+          try {
+            return parseGoDuration(`+${whole}${unit}`);
+          } catch (error) {
+            return (error as Error).message.replace("+", "");
+          }
+        })();
+        const fast = (() => {
+          try {
+            return parseGoDuration(`${whole}${unit}`);
+          } catch (error) {
+            return (error as Error).message;
+          }
+        })();
+        assert.equal(fast, reference, `${whole}${unit}`);
+      }
+    }
+    assert.equal(parseGoDuration("5m"), 300_000);
+    assert.equal(parseGoDuration("2562047h"), 9_223_369_200_000);
+    assert.throws(() => parseGoDuration("2562048h"), /out of range/);
+    assert.throws(() => parseGoDuration("9223372036855ms"), /out of range/);
+  },
+});
+
+Deno.test({
   name: "parseGoDuration() refuses what Go refuses, with a RangeError naming the value",
   permissions: "none",
   async fn(t) {
