@@ -34,9 +34,10 @@ p{margin:0}
 .name{color:#f0f6fc;font-weight:bold}
 .muted{color:#8b949e}
 .working{margin:6px 0 12px;color:#d29922}
-.working::after{content:"";display:inline-block;width:3ch;text-align:left;animation:dots 1.2s steps(4) infinite}
-@keyframes dots{0%{content:""}25%{content:"."}50%{content:".."}75%{content:"..."}}
+.working::after{content:" — starting"}
 .iw-page-ready .working{color:#7ee787}
+.iw-page-ready .working::after{content:" — opening"}
+.iw-page-error .working::after{content:" — a start failed";color:#f85149}
 .iw-instances{list-style:none;margin:0 0 14px;padding:0}
 .iw-instance{display:flex;flex-wrap:wrap;gap:0 1ch;padding:1px 0}
 .iw-instance::before{content:"[ .. ]";color:#d29922;white-space:pre}
@@ -52,7 +53,7 @@ p{margin:0}
 @keyframes blink{50%{opacity:0}}
 .note{margin-top:4px;font-size:13px}
 .note+.prompt{margin-top:12px}
-@media (prefers-reduced-motion:reduce){.cursor,.working::after{animation:none}}
+@media (prefers-reduced-motion:reduce){.cursor{animation:none}}
 </style>
 </head>
 <body class="iw-page-{{status}}">
@@ -60,7 +61,7 @@ p{margin:0}
 <div class="bar" aria-hidden="true"><span class="dot"></span><span class="dot"></span><span class="dot"></span><span class="title">idlewatcher</span></div>
 <div class="screen">
 <p class="prompt">wake <span class="name">{{displayName}}</span></p>
-<p class="working" role="status">{{readyCount}} of {{instanceCount}} ready, starting</p>
+<p class="working" role="status">{{readyCount}} of {{instanceCount}} ready</p>
 {{instancesHtml}}
 <p class="muted note"># it goes back to sleep after {{sessionDuration}} without requests</p>
 <p class="muted note"># this page reloads every {{refreshSeconds}} s and lets you in once everything is up</p>
