@@ -6,7 +6,7 @@
 
 /** One line, printed under every usage error. */
 export const USAGE =
-  "usage: idlewatcher serve [flags] | idlewatcher docker <container> <command> [flags] | idlewatcher proxmox <node>/<vmid> <command> [flags] (--help for more)";
+  "usage: idlewatcher docker <container> <command> [flags] | idlewatcher proxmox <node>/<vmid> <command> [flags] (--help for more)";
 
 /** The text of `--help`. */
 export const HELP =
