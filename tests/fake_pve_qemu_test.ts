@@ -225,6 +225,8 @@ Deno.test("startFakePve() runs VM power actions as qm* tasks", async (t) => {
   await t.step("shutdown with timeout and forceStop: qmshutdown, then stopped", async () => {
     const upid = await post(fake, 110, "shutdown", "timeout=5&forceStop=1");
     assert.equal(decodeUpid(upid)?.type, "qmshutdown");
+    const logged = fake.requests.findLast((r) => r.method === "POST");
+    assert.deepEqual(logged?.params, { timeout: "5", forceStop: "1" }, "the log keeps the body");
     assert.equal((await taskEnd(fake, upid)).exitstatus, "OK");
     assert.equal((await current(fake, 110)).status, "stopped");
   });
