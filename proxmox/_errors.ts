@@ -37,7 +37,9 @@ export interface PveMessage {
   errors: Record<string, string>;
 }
 
-const CONFIG_MISSING = /Configuration file '[^']*' does not exist/;
+// pve-guest-common's load_config, and qemu-server's assert_config_exists_on_node.
+const CONFIG_MISSING =
+  /Configuration file '[^']*' does not exist|unable to find configuration file for (VM|CT) \d+ on node/;
 
 /** Reads PVE's message out of an answer, whichever version sent it. */
 export function pveMessage(answer: RawAnswer): PveMessage {
@@ -59,7 +61,7 @@ export function pveMessage(answer: RawAnswer): PveMessage {
   return { message: message || answer.statusText.trim(), errors };
 }
 
-/** Tells whether a PVE message or task exit status says the CT's config does not exist. */
+/** Tells whether a PVE message or task exit status says the guest's config does not exist. */
 export function isConfigMissing(message: string): boolean {
   return CONFIG_MISSING.test(message);
 }
@@ -74,7 +76,8 @@ export function nodeOfPath(path: string): string | undefined {
  * Builds the error for an answer that is not a 2xx.
  *
  * - 595/596 (a node pveproxy cannot reach; empty body): {@linkcode ConnectionError} naming the node.
- * - 500 "Configuration file ... does not exist": {@linkcode NotFoundError}.
+ * - 500 "Configuration file ... does not exist" (or "unable to find configuration file"):
+ *   {@linkcode NotFoundError}.
  * - 400: {@linkcode ApiError} listing each parameter and its problem.
  * - 401/403: {@linkcode ApiError} that says authentication or permission, with PVE's text.
  * - anything else: {@linkcode ApiError} with PVE's message.

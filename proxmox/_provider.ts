@@ -1,5 +1,6 @@
 /**
- * The {@linkcode Provider} of one Proxmox VE LXC container.
+ * The {@linkcode Provider} of one Proxmox VE guest: an LXC container or a
+ * QEMU virtual machine.
  *
  * @module
  */
@@ -26,6 +27,7 @@ import { clusterGuests } from "./_guests.ts";
 import { isSuspended, isTaskOk, latestPowerTask, parseUpid, waitForTask } from "./_tasks.ts";
 import { backoff } from "../_backoff.ts";
 import { POLL_BACKOFF } from "./_timing.ts";
+import { isHibernated, vmStatusOf } from "./_vm_status.ts";
 import { type ClientCore, clientCore, ProxmoxClient, type ProxmoxConfig } from "./client.ts";
 
 /** Options of {@linkcode newProxmoxProvider}. */
@@ -49,7 +51,27 @@ export interface ProxmoxProviderOptions extends CallOptions {
    * @default {120}
    */
   actionTimeout?: number;
+  /**
+   * The kind of guest: `"lxc"` (a container) or `"qemu"` (a virtual
+   * machine). Without it, the cluster says (`GET /cluster/resources`); a
+   * guest the cluster does not list is taken for a container.
+   * @default {undefined}
+   */
+  type?: GuestType;
+  /**
+   * What `containerPause()` does to a VM: `"suspend"` freezes the guest in
+   * memory (QEMU's `stop`; a resume thaws it in milliseconds), `"hibernate"`
+   * saves it to disk and frees its memory (PVE's suspend with `todisk=1`; a
+   * start or a resume restores it). Containers ignore it.
+   * @default {"suspend"}
+   */
+  vmPause?: "suspend" | "hibernate";
 }
+
+/** `lxc` for an LXC container, `qemu` for a QEMU virtual machine. */
+export type GuestType = "lxc" | "qemu";
+
+const GUEST_TYPES: readonly GuestType[] = ["lxc", "qemu"];
 
 type PowerAction = "start" | "shutdown" | "stop" | "suspend" | "resume";
 
@@ -73,37 +95,47 @@ const VMID_MAX = 999_999_999;
 const HOST_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
 /**
- * Creates the provider of LXC container `vmid` on `nodeName`. Checks the
- * arguments before any request, finds the node when `nodeName` is `""`
- * (`GET /cluster/resources?type=vm`), then reads the CT's status once to
- * learn its name and prove it exists.
+ * Creates the provider of guest `vmid` on `nodeName`: an LXC container or a
+ * QEMU virtual machine. Checks the arguments before any request, learns the
+ * guest's kind (unless `options.type` says it) and, when `nodeName` is `""`,
+ * its node from the cluster (`GET /cluster/resources?type=vm`), then reads
+ * the guest's status once to learn its name and prove it exists.
  *
- * Every power call waits for PVE's task, then for the CT to reach the state
- * asked for (an HA-managed CT changes state after its task ends). Notes on
- * LXC: stop and kill cannot choose a signal (a stop is a clean shutdown, a
- * kill an immediate hard stop); pause is PVE's experimental suspend, a CRIU
- * checkpoint that leaves the CT stopped and fails on nodes without CRIU; a
- * stop or kill of a paused CT resumes it first, so that it ends stopped.
+ * Every power call waits for PVE's task, then for the guest to reach the
+ * state asked for (an HA-managed guest changes state after its task ends).
+ * Stop and kill cannot choose a signal (a stop is a clean shutdown, a kill
+ * an immediate hard stop).
  *
- * A CT migrated to another node is followed there: a call or a watch that
- * no longer finds it on its node looks it up in the cluster before it
+ * - LXC: pause is PVE's experimental suspend, a CRIU checkpoint that leaves
+ *   the CT stopped and fails on nodes without CRIU; a stop or kill of a
+ *   paused CT resumes it first, so that it ends stopped.
+ * - QEMU: pause freezes the guest in memory, or with `vmPause: "hibernate"`
+ *   saves it to disk; a start or an unpause wakes either. A stop of a paused
+ *   or hibernated VM resumes it first so that the guest shuts down cleanly;
+ *   a kill of a hibernated VM resumes it, then stops it.
+ *
+ * A guest migrated to another node is followed there: a call or a watch
+ * that no longer finds it on its node looks it up in the cluster before it
  * reports it gone.
  *
- * @param nodeName The node that holds the CT, or `""` to look it up.
- * @param vmid The CT's id, 100 to 999999999.
- * @param options The client or configuration, the call deadline and an abort signal.
+ * @param nodeName The node that holds the guest, or `""` to look it up.
+ * @param vmid The guest's id, 100 to 999999999.
+ * @param options The client or configuration, the guest's kind, what a VM's
+ * pause does, the call deadline and an abort signal.
  * @returns The provider; close it when done.
  * @throws {InvalidArgumentError} When an argument or the configuration is invalid.
- * @throws {NotFoundError} When no CT `vmid` exists (on `nodeName`, or in the
- * cluster), or the cluster has no node `nodeName` (the message lists its nodes).
+ * @throws {NotFoundError} When no guest `vmid` (of kind `options.type`)
+ * exists (on `nodeName`, or in the cluster), or the cluster has no node
+ * `nodeName` (the message lists its nodes).
  * @throws {ConnectionError | TimeoutError | ApiError} When PVE cannot be asked.
  *
- * @example Wake a CT
+ * @example Wake a CT or a VM
  * ```ts ignore
  * import { newProxmoxProvider } from "@idlewatcher/provider/proxmox";
  *
  * using provider = await newProxmoxProvider("pve", 101, {
  *   config: { url: "https://pve.example:8006", tokenId: "idle@pve!watcher", secret: "..." },
+ *   vmPause: "hibernate",
  * });
  * const status = await provider.containerStatus();
  * if (status === "paused") await provider.containerUnpause();
@@ -121,25 +153,33 @@ export async function newProxmoxProvider(
       { runtime: "proxmox", container: String(vmid) },
     );
   }
+  const invalid = (message: string) =>
+    new InvalidArgumentError(message, { runtime: "proxmox", container: String(vmid) });
   if (typeof nodeName !== "string" || (nodeName !== "" && !HOST_LABEL.test(nodeName))) {
-    throw new InvalidArgumentError(
+    throw invalid(
       `Invalid node name ${
         JSON.stringify(nodeName)
-      }: expected a host name label, or "" to find the CT's node`,
-      { runtime: "proxmox", container: String(vmid) },
+      }: expected a host name label, or "" to find the guest's node`,
     );
   }
+  if (options.type !== undefined && !GUEST_TYPES.includes(options.type)) {
+    throw invalid(
+      `Invalid type ${
+        JSON.stringify(options.type)
+      }: expected "lxc", "qemu" or none (ask the cluster)`,
+    );
+  }
+  const vmPause = options.vmPause ?? "suspend";
+  if (vmPause !== "suspend" && vmPause !== "hibernate") {
+    throw invalid(`Invalid vmPause ${JSON.stringify(vmPause)}: expected "suspend" or "hibernate"`);
+  }
   if (options.client !== undefined && options.config !== undefined) {
-    throw new InvalidArgumentError("Give either a client or a config, not both", {
-      runtime: "proxmox",
-      container: String(vmid),
-    });
+    throw invalid("Give either a client or a config, not both");
   }
   const actionTimeout = options.actionTimeout ?? 120;
   if (!Number.isFinite(actionTimeout) || actionTimeout <= 0) {
-    throw new InvalidArgumentError(
+    throw invalid(
       `Invalid actionTimeout ${String(actionTimeout)}: expected a positive number of seconds`,
-      { runtime: "proxmox", container: String(vmid) },
     );
   }
   const owned = options.client === undefined;
@@ -148,46 +188,96 @@ export async function newProxmoxProvider(
   try {
     const core = clientCore(client);
     const signal = options.signal ?? core.transport.closed;
-    const node = nodeName || await findNode(core, vmid, signal);
+    const { node, type } = await locate(core, nodeName, vmid, options.type, signal);
+    const kind = guestLabel(type, vmid);
     let current: { name?: string } | null;
     try {
-      current = await core.transport.request("GET", statusPath(node, vmid), {
+      current = await core.transport.request("GET", statusPath(type, node, vmid), {
         signal,
-        context: {
-          what: `read CT ${vmid} on node "${node}"`,
-          action: "status",
-          container: `${vmid}`,
-        },
+        context: { what: `read ${kind} on node "${node}"`, action: "status", container: `${vmid}` },
       }) as { name?: string } | null;
     } catch (error) {
       const unknown = error instanceof ApiError && error.status === 500
-        ? await unknownNodeError(core, node, vmid, error, signal)
+        ? await unknownNodeError(core, node, kind, error, signal)
         : undefined;
       throw unknown ?? error;
     }
-    const name = typeof current?.name === "string" && current.name ? current.name : `CT${vmid}`;
-    return new ProxmoxProvider({ client, owned, core, node, vmid, name, actionTimeout });
+    const name = typeof current?.name === "string" && current.name ? current.name : kind;
+    return new ProxmoxProvider({
+      client,
+      owned,
+      core,
+      node,
+      vmid,
+      type,
+      vmPause,
+      name,
+      actionTimeout,
+    });
   } catch (error) {
     if (owned) client.close();
     throw error;
   }
 }
 
-async function findNode(core: ClientCore, vmid: number, signal: AbortSignal): Promise<string> {
-  const guests = await clusterGuests(core.transport, {
-    signal,
-    context: { what: `find the node of CT ${vmid}`, action: "status", container: `${vmid}` },
-  });
-  const entry = guests.get(vmid);
-  if (entry?.type === "lxc") return entry.node;
-  throw new NotFoundError(
-    entry
-      ? `Guest ${vmid} is a ${
-        entry.type === "qemu" ? "QEMU virtual machine" : entry.type
-      }, not an LXC container`
-      : `No LXC container ${vmid} in the cluster`,
-    { runtime: "proxmox", action: "status", container: `${vmid}` },
-  );
+/** `CT 101` or `VM 100`, as messages name a guest. */
+function guestLabel(type: GuestType, vmid: number): string {
+  return `${type === "qemu" ? "VM" : "CT"} ${vmid}`;
+}
+
+/** How PVE's kinds read in messages. */
+function kindName(type: string): string {
+  return type === "qemu" ? "QEMU virtual machine" : type === "lxc" ? "LXC container" : type;
+}
+
+/**
+ * The guest's node and kind. Asks the cluster unless both are given. A
+ * guest the cluster does not list (or a lookup that fails) with a node
+ * given is taken for a container, as before kinds existed: its status read
+ * then says what is wrong.
+ */
+async function locate(
+  core: ClientCore,
+  nodeName: string,
+  vmid: number,
+  type: GuestType | undefined,
+  signal: AbortSignal,
+): Promise<{ node: string; type: GuestType }> {
+  if (nodeName !== "" && type !== undefined) return { node: nodeName, type };
+  const container = `${vmid}`;
+  let entry: { type: string; node: string } | undefined;
+  try {
+    entry = (await clusterGuests(core.transport, {
+      signal,
+      context: { what: `find guest ${vmid} in the cluster`, action: "status", container },
+    })).get(vmid);
+  } catch (error) {
+    if (nodeName === "" || signal.aborted) throw error;
+    core.transport.config.logger.debug(
+      `Cannot ask the cluster what guest ${vmid} is; taking it for an LXC container`,
+      { container, error },
+    );
+    return { node: nodeName, type: "lxc" };
+  }
+  const found = entry?.type === "lxc" || entry?.type === "qemu" ? entry.type : undefined;
+  if (type !== undefined && entry !== undefined && found !== type) {
+    throw new NotFoundError(
+      `Guest ${vmid} is a ${kindName(entry.type)}, not a ${kindName(type)}`,
+      { runtime: "proxmox", action: "status", container },
+    );
+  }
+  if (nodeName !== "") return { node: nodeName, type: found ?? "lxc" };
+  if (entry === undefined || found === undefined) {
+    throw new NotFoundError(
+      entry
+        ? `Guest ${vmid} is a ${
+          kindName(entry.type)
+        }, neither an LXC container nor a QEMU virtual machine`
+        : `No ${type ? kindName(type) : "guest"} ${vmid} in the cluster`,
+      { runtime: "proxmox", action: "status", container },
+    );
+  }
+  return { node: entry.node, type: found };
 }
 
 /**
@@ -201,15 +291,16 @@ async function findNode(core: ClientCore, vmid: number, signal: AbortSignal): Pr
 async function unknownNodeError(
   core: ClientCore,
   node: string,
-  vmid: number,
+  kind: string,
   cause: ApiError,
   signal: AbortSignal,
 ): Promise<NotFoundError | undefined> {
+  const container = kind.split(" ")[1];
   let nodes: { node?: unknown }[] | null;
   try {
     nodes = await core.transport.request("GET", "/nodes", {
       signal,
-      context: { what: "list the cluster's nodes", action: "status", container: `${vmid}` },
+      context: { what: "list the cluster's nodes", action: "status", container },
     }) as { node?: unknown }[] | null;
   } catch (error) {
     if (signal.aborted) throw error;
@@ -219,14 +310,22 @@ async function unknownNodeError(
     .filter((name): name is string => typeof name === "string").sort();
   if (names.length === 0 || names.includes(node)) return undefined;
   return new NotFoundError(
-    `Cannot read CT ${vmid} on node "${node}": the cluster has no node "${node}" ` +
+    `Cannot read ${kind} on node "${node}": the cluster has no node "${node}" ` +
       `(available nodes: ${names.join(", ")})`,
-    { runtime: "proxmox", action: "status", container: `${vmid}`, cause },
+    { runtime: "proxmox", action: "status", container, cause },
   );
 }
 
-function statusPath(node: string, vmid: number, action = "current"): string {
-  return `/nodes/${encodeURIComponent(node)}/lxc/${vmid}/status/${action}`;
+function statusPath(type: GuestType, node: string, vmid: number, action = "current"): string {
+  return `/nodes/${encodeURIComponent(node)}/${type}/${vmid}/status/${action}`;
+}
+
+/** What the provider reads of `status/current`. */
+interface GuestStatusFields {
+  status?: string;
+  template?: number | boolean;
+  qmpstatus?: string;
+  lock?: string;
 }
 
 interface ProviderParts {
@@ -235,6 +334,8 @@ interface ProviderParts {
   core: ClientCore;
   node: string;
   vmid: number;
+  type: GuestType;
+  vmPause: "suspend" | "hibernate";
   name: string;
   actionTimeout: number;
 }
@@ -245,6 +346,10 @@ class ProxmoxProvider implements Provider {
   #core: ClientCore;
   #node: string;
   #vmid: number;
+  #type: GuestType;
+  #vmPause: "suspend" | "hibernate";
+  /** `CT 101` or `VM 100`. */
+  #label: string;
   #name: string;
   #actionTimeoutMs: number;
   #closing = new AbortController();
@@ -255,6 +360,9 @@ class ProxmoxProvider implements Provider {
     this.#core = parts.core;
     this.#node = parts.node;
     this.#vmid = parts.vmid;
+    this.#type = parts.type;
+    this.#vmPause = parts.vmPause;
+    this.#label = guestLabel(parts.type, parts.vmid);
     this.#name = parts.name;
     this.#actionTimeoutMs = parts.actionTimeout * 1000;
   }
@@ -281,7 +389,9 @@ class ProxmoxProvider implements Provider {
     }
     if (signal !== "") {
       this.#logger.debug(
-        `CT ${this.#vmid}: LXC shutdown cannot send ${signal}; PVE asks the CT's init to stop`,
+        this.#type === "qemu"
+          ? `VM ${this.#vmid}: QEMU shutdown cannot send ${signal}; PVE asks the guest to power off`
+          : `CT ${this.#vmid}: LXC shutdown cannot send ${signal}; PVE asks the CT's init to stop`,
         { container: `${this.#vmid}`, action: "stop" },
       );
     }
@@ -302,7 +412,9 @@ class ProxmoxProvider implements Provider {
     }
     if (signal !== "" && signal !== "SIGKILL" && signal !== "KILL") {
       this.#logger.debug(
-        `CT ${this.#vmid}: LXC cannot be sent ${signal}; kill is PVE's immediate hard stop`,
+        `${this.#label}: ${
+          this.#type === "qemu" ? "QEMU" : "LXC"
+        } cannot be sent ${signal}; kill is PVE's immediate hard stop`,
         { container: `${this.#vmid}`, action: "kill" },
       );
     }
@@ -318,6 +430,7 @@ class ProxmoxProvider implements Provider {
       action: "suspend",
       verb: "pause",
       target: ContainerStatus.Paused,
+      params: this.#type === "qemu" ? { todisk: this.#vmPause === "hibernate" ? 1 : 0 } : undefined,
     }, options);
   }
 
@@ -345,7 +458,7 @@ class ProxmoxProvider implements Provider {
     // The provider's close ends the watch through the signal.
     const signal = options?.signal ? AbortSignal.any([options.signal, closing]) : closing;
     return this.#core.poller.watch(
-      { node: this.#node, vmid: this.#vmid, name: this.#name },
+      { node: this.#node, vmid: this.#vmid, name: this.#name, type: this.#type },
       signal,
     );
   }
@@ -353,7 +466,7 @@ class ProxmoxProvider implements Provider {
   close(): void {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort(
-      new ProviderError(`The provider of CT ${this.#vmid} is closed`, this.#errorOptions("close")),
+      new ProviderError(`The provider of ${this.#label} is closed`, this.#errorOptions("close")),
     );
     if (this.#owned) this.#client.close();
   }
@@ -373,7 +486,7 @@ class ProxmoxProvider implements Provider {
   #context(call: { verb: string }): RequestContext {
     const what = call.verb === "status" ? "read the status of" : call.verb;
     return {
-      what: `${what} CT ${this.#vmid} on node "${this.#node}"`,
+      what: `${what} ${this.#label} on node "${this.#node}"`,
       action: call.verb,
       container: `${this.#vmid}`,
     };
@@ -416,7 +529,13 @@ class ProxmoxProvider implements Provider {
         context,
         options,
         (signal) =>
-          this.#followingMigration(signal, () => this.#run(call, this.#context(call), signal)),
+          this.#followingMigration(
+            signal,
+            () =>
+              this.#type === "qemu"
+                ? this.#runVm(call, this.#context(call), signal)
+                : this.#run(call, this.#context(call), signal),
+          ),
       );
     } catch (error) {
       this.#logFailure(error, call.verb, options);
@@ -437,7 +556,7 @@ class ProxmoxProvider implements Provider {
     const { transport } = this.#core;
     let data: unknown;
     try {
-      data = await transport.request("POST", statusPath(this.#node, this.#vmid, call.action), {
+      data = await transport.request("POST", this.#path(call.action), {
         params: call.params,
         signal,
         context,
@@ -487,6 +606,71 @@ class ProxmoxProvider implements Provider {
   }
 
   /**
+   * A VM's power call. A stop of a paused or hibernated VM, and a kill of a
+   * hibernated one, resume it first: PVE's shutdown of a paused VM is a hard
+   * stop (with forceStop), and a hibernated VM is not running, so neither a
+   * shutdown nor a stop would end its hibernation. A start of a paused VM
+   * resumes it. A refusal or a failed task whose state shows the call was
+   * moot (a start of a running VM fails its task) resolves, logged at DEBUG.
+   */
+  async #runVm(call: PowerCall, context: RequestContext, signal: AbortSignal): Promise<void> {
+    if (call.target === ContainerStatus.Stopped && !call.resumed) {
+      const current = await this.#readStatus(signal);
+      const hibernated = isHibernated(current);
+      if (hibernated || (call.action === "shutdown" && vmStatusOf(current) === "paused")) {
+        this.#logger.debug(
+          `VM ${this.#vmid} is ${
+            hibernated ? "hibernated" : "paused"
+          }: resuming it so that the ${call.verb} ends it`,
+          { container: `${this.#vmid}`, action: call.verb },
+        );
+        await this.#runVm(RESUME, this.#context(RESUME), signal);
+        call = { ...call, resumed: true };
+      }
+    }
+    const { transport } = this.#core;
+    let data: unknown;
+    try {
+      data = await transport.request("POST", this.#path(call.action), {
+        params: call.params,
+        signal,
+        context,
+      });
+    } catch (error) {
+      // A refusal ("not running", "VM is paused - cannot shutdown", a hibernation PVE will not do).
+      if (!(error instanceof ApiError && error.status === 500)) throw error;
+      if (await this.#statusAfterRefusal(signal) !== call.target) throw error;
+      this.#logger.debug(`VM ${this.#vmid} is already ${call.target}`, {
+        container: `${this.#vmid}`,
+        action: call.verb,
+      });
+      return;
+    }
+    const upid = parseUpid(data);
+    if (upid === undefined) {
+      throw new ProviderError(
+        `Cannot ${context.what}: PVE answered with no task id (${JSON.stringify(data)})`,
+        this.#errorOptions(call.verb),
+      );
+    }
+    const exitstatus = await waitForTask(transport, upid, { signal, context });
+    if (exitstatus !== undefined && !isTaskOk(exitstatus)) {
+      const status = await this.#statusAfterRefusal(signal);
+      const moot = status === call.target;
+      const wake = call.action === "start" && status === ContainerStatus.Paused;
+      if (!moot && !wake) throw this.#taskError(call, context, upid.type, exitstatus);
+      this.#logger.debug(
+        `VM ${this.#vmid}: task ${upid.type} failed (${exitstatus}); it is ${status}` +
+          (wake ? ", so it is resumed" : ", as asked"),
+        { container: `${this.#vmid}`, action: call.verb },
+      );
+      if (wake) await this.#runVm(RESUME, this.#context(RESUME), signal);
+      return;
+    }
+    await this.#waitFor(call.target, signal);
+  }
+
+  /**
    * Runs `body`; when it finds no CT on the provider's node, looks the CT up
    * in the cluster and, when it was migrated, follows it to its new node and
    * runs `body` once more there. Power actions are safe to send again: one
@@ -511,18 +695,18 @@ class ProxmoxProvider implements Provider {
       const guest = (await clusterGuests(this.#core.transport, {
         signal,
         context: {
-          what: `find the node of CT ${this.#vmid}`,
+          what: `find the node of ${this.#label}`,
           action: "status",
           container: `${this.#vmid}`,
         },
       })).get(this.#vmid);
-      if (guest?.type === "lxc") node = guest.node;
+      if (guest?.type === this.#type) node = guest.node;
     } catch (error) {
       if (signal.aborted) throw error;
       return false;
     }
     if (node === undefined || node === this.#node) return false;
-    this.#logger.debug(`CT ${this.#vmid} moved from node "${this.#node}" to "${node}"`, {
+    this.#logger.debug(`${this.#label} moved from node "${this.#node}" to "${node}"`, {
       container: `${this.#vmid}`,
     });
     this.#node = node;
@@ -533,7 +717,7 @@ class ProxmoxProvider implements Provider {
     const options = this.#errorOptions(call.verb);
     const message = `Cannot ${context.what}: task ${type} failed: ${exitstatus}`;
     if (isConfigMissing(exitstatus)) return new NotFoundError(message, options);
-    const hint = call.action === "suspend"
+    const hint = call.action === "suspend" && this.#type === "lxc"
       ? ". PVE suspends an LXC container with a CRIU checkpoint, which needs CRIU on the node; use containerStop instead"
       : "";
     return new ApiError(message + hint, { ...options, status: 0, serverMessage: exitstatus });
@@ -583,20 +767,26 @@ class ProxmoxProvider implements Provider {
   }
 
   async #isIn(target: ContainerStatus, signal: AbortSignal): Promise<boolean> {
+    if (this.#type === "qemu") return vmStatusOf(await this.#readStatus(signal)) === target;
     if (target === ContainerStatus.Paused) return await this.#status(signal) === target;
     const status = await this.#readStatus(signal);
     return status.status === target;
   }
 
-  #readStatus(signal: AbortSignal): Promise<{ status?: string; template?: number | boolean }> {
-    return this.#core.transport.request("GET", statusPath(this.#node, this.#vmid), {
+  #readStatus(signal: AbortSignal): Promise<GuestStatusFields> {
+    return this.#core.transport.request("GET", this.#path("current"), {
       signal,
       context: {
-        what: `read the status of CT ${this.#vmid} on node "${this.#node}"`,
+        what: `read the status of ${this.#label} on node "${this.#node}"`,
         action: "status",
         container: `${this.#vmid}`,
       },
-    }) as Promise<{ status?: string; template?: number | boolean }>;
+    }) as Promise<GuestStatusFields>;
+  }
+
+  /** `/nodes/{node}/{lxc|qemu}/{vmid}/status/{action}`. */
+  #path(action: string): string {
+    return statusPath(this.#type, this.#node, this.#vmid, action);
   }
 
   /**
@@ -606,6 +796,7 @@ class ProxmoxProvider implements Provider {
    */
   async #status(signal: AbortSignal): Promise<ContainerStatus> {
     const current = await this.#readStatus(signal);
+    if (this.#type === "qemu") return vmStatusOf(current);
     if (current.template === 1 || current.template === true) return ContainerStatus.Error;
     if (current.status === "running") return ContainerStatus.Running;
     if (current.status !== "stopped") return ContainerStatus.Error;

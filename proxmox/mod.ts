@@ -44,7 +44,7 @@ export {
   type ProxmoxRequestOptions,
 } from "./client.ts";
 export { PROXMOX_ENV_NAMES } from "./_config.ts";
-export { newProxmoxProvider, type ProxmoxProviderOptions } from "./_provider.ts";
+export { type GuestType, newProxmoxProvider, type ProxmoxProviderOptions } from "./_provider.ts";
 export {
   type CallOptions,
   type ContainerSignal,
