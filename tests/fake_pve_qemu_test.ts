@@ -6,7 +6,7 @@ import {
   type RawRequestInit,
   type RawResponse,
   startFakePve,
-} from "./_fake_pve/mod.ts";
+} from "./_fakes/pve/mod.ts";
 
 const TOKEN = { Authorization: "PVEAPIToken=idle@pve!watch=s3cret" };
 const API = "/api2/json";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ApiError, NotFoundError } from "../../errors.ts";
 import { type Event, newProxmoxProvider, type Provider } from "../../proxmox/mod.ts";
-import type { FakePve, RunState } from "../_fake_pve/mod.ts";
+import type { FakePve, RunState } from "../_fakes/pve/mod.ts";
 import { requestLines, type Setup, setup, type SetupOptions, until, within } from "./_setup.ts";
 
 const VM = "/nodes/pve/qemu/100";
