@@ -19,7 +19,8 @@ import { WatchChannel } from "../_internal/watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
-import { clusterGuests, type Guest } from "./_guests.ts";
+import { nodeGuestsPath, VM_LIST_PARAMS } from "./_api.ts";
+import { clusterGuests, type Guest } from "./_locate.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
 import { vmStatusOf } from "./_vm_status.ts";
@@ -279,12 +280,11 @@ class NodePoll {
     subscribers: Subscriber[],
     signal: AbortSignal,
   ): Promise<Map<number, ListedCt> | undefined> {
-    const path = `/nodes/${encodeURIComponent(this.#node)}/${kind}`;
+    const path = nodeGuestsPath(this.#node, kind);
     const what = `list the ${kind === "qemu" ? "VMs" : "CTs"} of node "${this.#node}"`;
     try {
       const data = await this.#transport.request("GET", path, {
-        // Only the full status has the QMP run state that tells a paused VM.
-        params: kind === "qemu" ? { full: 1 } : undefined,
+        params: kind === "qemu" ? VM_LIST_PARAMS : undefined,
         signal,
         context: { what, action: "watch" },
         retry: false,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ApiError, NotFoundError } from "../../errors.ts";
+import { ApiError, NotFoundError, TaskError } from "../../errors.ts";
 import { type Event, newProxmoxProvider, type Provider } from "../../proxmox/mod.ts";
 import type { FakePve, RunState } from "../_fakes/pve/mod.ts";
 import { requestLines, type Setup, setup, type SetupOptions, until, within } from "./_setup.ts";
@@ -268,7 +268,8 @@ Deno.test("ProxmoxProvider on a VM rejects with what PVE said", async (t) => {
     await using s = await vmSetup();
     s.fake.failNextVmTask("start", "start failed: QEMU exited with code 1");
     await assert.rejects(s.provider.containerStart(), (error) => {
-      return error instanceof ApiError &&
+      return error instanceof TaskError && error.task === "qmstart" &&
+        error.exitStatus === "start failed: QEMU exited with code 1" &&
         error.message.endsWith("task qmstart failed: start failed: QEMU exited with code 1");
     });
     assert.equal(await s.provider.containerStatus(), "stopped");
