@@ -392,7 +392,7 @@ async function take(events: ReadableStream<Event>, count: number): Promise<strin
   return out;
 }
 
-Deno.test("ProxmoxProvider.watch() of a VM reports pause, unpause, stop, start and destroy", async () => {
+Deno.test("ProxmoxProvider.watch() of a VM reports pause, unpause, stop, start, death and destroy", async () => {
   await using s = await vmSetup({ status: "running" });
   const { events } = s.provider.watch();
   const listed = () => s.fake.requests.filter((r) => r.path === `/api2/json/nodes/pve/qemu`).length;
@@ -407,6 +407,8 @@ Deno.test("ProxmoxProvider.watch() of a VM reports pause, unpause, stop, start a
   await step(() => s.fake.setVm(100, { status: "running" }), ["started"]);
   await step(() => s.fake.setVm(100, { status: "stopped", lock: "suspended" }), ["paused"]);
   await step(() => s.fake.setVm(100, { status: "running", lock: undefined }), ["unpaused"]);
+  await step(() => s.fake.setVm(100, { qmpstatus: "guest-panicked" }), ["died"]);
+  await step(() => s.fake.setVm(100, { qmpstatus: "running" }), ["started"]);
   await step(() => s.fake.removeVm(100), ["destroyed"]);
   assert.deepEqual(await take(events, 1), [], "the watch ends with the VM");
   const lists = s.fake.requests.filter((r) => r.path.endsWith("/qemu"));
