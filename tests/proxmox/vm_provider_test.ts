@@ -376,6 +376,34 @@ Deno.test("newProxmoxProvider() finds whether a guest is a VM or a CT", async (t
   });
 });
 
+Deno.test("newProxmoxProvider() calls made together share one cluster lookup", async () => {
+  await using s = await setup();
+  for (let i = 0; i < 20; i++) {
+    if (i % 2) s.fake.addVm("pve", 500 + i);
+    else s.fake.addCt("pve", 500 + i);
+  }
+  s.fake.resetRequests();
+  const providers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => newProxmoxProvider("pve", 500 + i, { client: s.client })),
+  );
+  try {
+    const lookups = requestLines(s.fake).filter((line) => line === "GET /cluster/resources");
+    assert.equal(lookups.length, 1);
+    assert.deepEqual(
+      providers.map((p) => p.guestType),
+      Array.from({ length: 20 }, (_, i) => i % 2 ? "qemu" : "lxc"),
+    );
+    // A later call asks again: the cluster's guests change.
+    using _ = await newProxmoxProvider("pve", 500, { client: s.client });
+    assert.equal(
+      requestLines(s.fake).filter((line) => line === "GET /cluster/resources").length,
+      2,
+    );
+  } finally {
+    for (const provider of providers) provider.close();
+  }
+});
+
 /** Reads events until `count` arrived or the stream ended. */
 async function take(events: ReadableStream<Event>, count: number): Promise<string[]> {
   const out: string[] = [];
