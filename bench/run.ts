@@ -75,6 +75,10 @@ interface MetricResult {
   seconds: number;
   rows: Row[];
   error?: string;
+  /** When the metric was run on its own (`--merge`), not with the whole suite. */
+  ranAt?: string;
+  /** The 1-minute load average when that lone run began. */
+  load?: string;
 }
 
 async function runMetric(file: string, timeout: number): Promise<MetricResult> {
@@ -200,7 +204,8 @@ Produced by \`deno task bench\` (bench/run.ts) on ${date}. Every benchmark runs 
 sockets only, stops by itself and is bounded in time. Each number is a median of repeated
 measurements. Where clients alternate round by round, the ratio is the median of the per-round
 ratios (ours / peer measured side by side), so that a busy spell of the machine hits both sides.
-Timings are never asserted in tests.
+Timings are never asserted in tests. A metric run on its own later
+(\`--merge\`) says when, and the machine's load then, under "How each metric is measured".
 
 ## How to run
 
@@ -208,6 +213,7 @@ Timings are never asserted in tests.
 bash scripts/engines.sh start   # optional: the real dockerd for the wake-latency rows (root)
 deno task bench                 # every metric; rewrites bench/results.json and bench/results.md
 deno task bench per_call        # only the named metrics; prints, writes nothing
+deno task bench --merge per_call  # the named metrics, their rows put into the committed results
 \`\`\`
 
 Needs Deno and Node (20 or later; the dockerode peers are installed with \`npm ci\` on first use).
@@ -230,7 +236,10 @@ ${
       const time = result
         ? ` (${result.seconds.toFixed(0)} s${result.error ? `, ${result.error}` : ""})`
         : "";
-      return `- **${m.file}**${time}: ${m.how}`;
+      const alone = result?.ranAt
+        ? `; run on its own on ${result.ranAt}, 1-minute load ${result.load}`
+        : "";
+      return `- **${m.file}**${time.replace(/\)$/, `${alone})`)}: ${m.how}`;
     }).join("\n")
   }
 
@@ -240,8 +249,33 @@ package-lock.json; \`npm ci\` runs on first use).
 `;
 }
 
+/** The committed results with `fresh` put in place of (or beside) the same metrics. */
+async function mergedResults(fresh: MetricResult[]): Promise<{
+  date: string;
+  machine: Record<string, string>;
+  seconds: number;
+  metrics: MetricResult[];
+}> {
+  const committed = JSON.parse(await Deno.readTextFile(`${BENCH}/results.json`)) as {
+    date: string;
+    machine: Record<string, string>;
+    seconds: number;
+    metrics: MetricResult[];
+  };
+  const byFile = new Map(committed.metrics.map((m) => [m.file, m]));
+  for (const result of fresh) byFile.set(result.file, result);
+  const order = METRICS.map((m) => m.file);
+  const metrics = [...byFile.values()].sort((a, b) =>
+    (order.indexOf(a.file) + 1 || order.length + 1) -
+    (order.indexOf(b.file) + 1 || order.length + 1)
+  );
+  return { ...committed, metrics };
+}
+
 async function main(): Promise<void> {
-  const only = Deno.args;
+  const merge = Deno.args.includes("--merge");
+  const only = Deno.args.filter((arg) => arg !== "--merge");
+  if (merge && only.length === 0) throw new Error("--merge needs the names of the metrics to run");
   const selected = only.length ? METRICS.filter((m) => only.includes(m.file)) : METRICS;
   const began = performance.now();
   const machine = await describeMachine();
@@ -264,12 +298,26 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - began) / 1000;
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   console.log(`\n${textTable(rows)}\n\nsuite: ${seconds.toFixed(0)} s`);
-  if (only.length) return; // a partial run leaves the committed results alone
-  await Deno.writeTextFile(
-    `${BENCH}/results.json`,
-    JSON.stringify({ date, seconds, machine, metrics: results }, null, 2) + "\n",
-  );
-  await Deno.writeTextFile(`${BENCH}/results.md`, markdown(rows, machine, results, date));
+  if (merge) {
+    for (const result of results) {
+      result.ranAt = date;
+      result.load = machine["load average at start"].split(",")[0];
+    }
+    const all = await mergedResults(results);
+    await Deno.writeTextFile(`${BENCH}/results.json`, JSON.stringify(all, null, 2) + "\n");
+    await Deno.writeTextFile(
+      `${BENCH}/results.md`,
+      markdown(all.metrics.flatMap((r) => r.rows), all.machine, all.metrics, all.date),
+    );
+  } else if (only.length) {
+    return; // a partial run leaves the committed results alone
+  } else {
+    await Deno.writeTextFile(
+      `${BENCH}/results.json`,
+      JSON.stringify({ date, seconds, machine, metrics: results }, null, 2) + "\n",
+    );
+    await Deno.writeTextFile(`${BENCH}/results.md`, markdown(rows, machine, results, date));
+  }
   // Keep the written files as `deno fmt` wants them, so the repository's fmt check stays clean.
   await commandOutput(Deno.execPath(), ["fmt", `${BENCH}/results.json`, `${BENCH}/results.md`]);
   log(`wrote bench/results.json and bench/results.md`);

@@ -90,9 +90,9 @@ async function run(): Promise<Row[]> {
   return [
     {
       metric: METRIC,
-      ours: `${fmtMiB(afterFirst)} RSS (${
+      ours: `${fmtMiB(afterFirst)} RSS (${fmtMiB(managed)} before the requests, ${
         fmt((afterFirst - floor) / CONTAINERS / 1024, 1)
-      } KiB/container)`,
+      } KiB/container after; ${startup.openEventStreams} engine event stream)`,
       peer: `${fmtMiB(floor)} (no container)`,
       ratio: fmtRatio(afterFirst / floor),
       goal: "info",
