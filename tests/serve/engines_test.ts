@@ -36,8 +36,8 @@ Deno.test("serve on a real engine: opt-in, wake on request, sleep when the sessi
         const first = await fetch(
           `${base}/api/strategies/dynamic?names=${web}&session_duration=2s`,
         );
-        assert.equal(first.headers.get("x-sablier-session-status"), "not-ready");
         await first.body?.cancel();
+        assert.equal(first.headers.get("x-sablier-session-status"), "not-ready");
         const ready = await fetch(
           `${base}/api/strategies/blocking?names=${web}&session_duration=2s&timeout=30s`,
         );
@@ -50,8 +50,8 @@ Deno.test("serve on a real engine: opt-in, wake on request, sleep when the sessi
           const again = await fetch(
             `${base}/api/strategies/dynamic?names=${web}&session_duration=2s`,
           );
-          assert.equal(again.headers.get("x-sablier-session-status"), "ready");
           await again.body?.cancel();
+          assert.equal(again.headers.get("x-sablier-session-status"), "ready");
         }
         assert.equal(
           server.engine.metrics.runtimeRequests,
@@ -111,8 +111,8 @@ Deno.test("serve on a real engine: a container with a healthcheck is ready only 
       const { server, base } = await serverOn([engine]);
       try {
         const first = await fetch(`${base}/api/strategies/dynamic?names=${name}`);
-        assert.equal(first.headers.get("x-sablier-session-status"), "not-ready");
         await first.body?.cancel();
+        assert.equal(first.headers.get("x-sablier-session-status"), "not-ready");
         await waitForState(api, id, (state) => state.Running, 20_000);
         const early = await fetch(`${base}/api/strategies/dynamic?names=${name}`);
         await early.body?.cancel();
