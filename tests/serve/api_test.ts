@@ -51,8 +51,11 @@ Deno.test("GET /api/strategies/dynamic answers the loading page, not-ready then 
     await until(() => runtime.containers.get("id-web")!.status === "running");
     runtime.health("web", "healthy");
     const second = await fetch(url);
-    await second.body?.cancel();
+    const readyPage = await second.text();
     assert.equal(second.headers.get("x-sablier-session-status"), "ready");
+    assert.notEqual(readyPage, page, "the page shows the new state (not a stale rendering)");
+    const third = await fetch(url.replace("display_name=Wiki", "display_name=Docs"));
+    assert.match(await third.text(), /Docs/, "a page per display name");
     assert.equal(runtime.count("start", "web"), 1);
   });
 });
