@@ -157,21 +157,23 @@ export class IdleEngine {
 
   /**
    * Extends each target's session to now plus `durationMs` (never shortens
-   * it) and wakes what is not ready. Resolves once the extended sessions are
-   * on disk; on the ready path nothing is written or sent.
+   * it) and wakes what is not ready. When an extended session must reach the
+   * disk first, returns the write to wait for; on the ready path nothing is
+   * written or sent, and nothing is returned.
    *
    * @param targets The request's instances.
    * @param durationMs The session's duration.
+   * @returns The pending write, if any (it never rejects: a failed write is logged).
    */
-  async request(targets: readonly Target[], durationMs: number): Promise<void> {
+  request(targets: readonly Target[], durationMs: number): Promise<void> | undefined {
     const until = this.#now() + durationMs;
-    const writes: Promise<void>[] = [];
+    let writes: Promise<void>[] | undefined;
     for (const { instance } of targets) {
       const write = this.#extend(instance, until);
-      if (write !== undefined) writes.push(write);
+      if (write !== undefined) (writes ??= []).push(write);
       instance.wake();
     }
-    if (writes.length > 0) await Promise.all(writes).catch(() => {});
+    return writes && Promise.all(writes).then(() => {}, () => {});
   }
 
   /**

@@ -126,7 +126,9 @@ export class Instance {
   extend(until: number): boolean {
     if (until <= this.sessionUntil) return false;
     this.sessionUntil = until;
-    this.#arm();
+    // A timer set for an earlier end re-arms itself when it fires: one timer
+    // call per session end reached, not per request.
+    if (this.#timer === undefined) this.#arm();
     return true;
   }
 
@@ -284,12 +286,14 @@ export class Instance {
   /** Arms the session timer for the current end. */
   #arm(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#life.signal.aborted) return;
     const wait = Math.min(MAX_TIMER_MS, Math.max(0, this.sessionUntil - this.#hooks.now()));
     this.#timer = setTimeout(() => this.#expire(), wait);
   }
 
   #expire(): void {
+    this.#timer = undefined;
     if (this.inSession) {
       this.#arm();
       return;

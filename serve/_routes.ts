@@ -14,6 +14,7 @@ import { messageOf } from "./_instance.ts";
 import type { ServeLogger } from "./_model.ts";
 import { type Problem, problem, problemResponse } from "./_problem.ts";
 import {
+  type DynamicQuery,
   MAX_QUERY_LENGTH,
   parseBlockingQuery,
   parseDynamicQuery,
@@ -45,8 +46,8 @@ export interface RoutesOptions {
   cancelWaits: AbortSignal;
 }
 
-/** A request handler. */
-export type Handler = (request: Request) => Promise<Response>;
+/** A request handler; it answers the ready path without a promise. */
+export type Handler = (request: Request) => Response | Promise<Response>;
 
 /**
  * Builds the handler of the whole API.
@@ -60,7 +61,7 @@ export function createHandler(options: RoutesOptions): Handler {
   const pages = new PageCache(themes);
   const render = (theme: string, data: LoadingPageData) => pages.render(theme, data);
 
-  const dynamic = async (params: URLSearchParams, instance: string): Promise<Response> => {
+  const dynamic = (params: URLSearchParams, instance: string): Response | Promise<Response> => {
     const query = parseDynamicQuery(params, defaults);
     if (!themes.has(query.theme)) {
       return problemResponse(
@@ -75,7 +76,13 @@ export function createHandler(options: RoutesOptions): Handler {
       );
     }
     const targets = resolve(engine, query);
-    await engine.request(targets, query.sessionMs);
+    const writing = engine.request(targets, query.sessionMs);
+    return writing === undefined
+      ? loadingPage(query, targets)
+      : writing.then(() => loadingPage(query, targets));
+  };
+
+  const loadingPage = (query: DynamicQuery, targets: readonly Target[]): Response => {
     const data: LoadingPageData = {
       displayName: query.displayName,
       instances: targets.map(({ instance }) => {
@@ -149,60 +156,73 @@ export function createHandler(options: RoutesOptions): Handler {
     });
   };
 
-  return async (request: Request): Promise<Response> => {
+  const route = (request: Request, url: { path: string; search: string }, instance: string) => {
+    const { path } = url;
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      const response = problemResponse(
+        problem(405, "method-not-allowed", {
+          title: "Method Not Allowed",
+          detail: `${request.method.slice(0, 16)} is not served here; use GET`,
+        }),
+        instance,
+      );
+      response.headers.set("allow", "GET, HEAD");
+      return response;
+    }
+    if (path === "/api/strategies/dynamic" || path === "/api/strategies/blocking") {
+      if (url.search.length > MAX_QUERY_LENGTH) {
+        throw new ValidationError(`The query is too long (at most ${MAX_QUERY_LENGTH} characters)`);
+      }
+      const params = new URLSearchParams(url.search);
+      return path === "/api/strategies/dynamic"
+        ? dynamic(params, instance)
+        : blocking(params, instance, request);
+    }
+    if (path === "/health") {
+      return draining.aborted
+        ? new Response("Service Unavailable", { status: 503, headers: TEXT })
+        : new Response("OK", { headers: TEXT });
+    }
+    if (path === "/metrics") {
+      return new Response(metrics.render(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    }
+    if (path === "/api/themes" || path === "/api/dynamic/themes") {
+      return Response.json({ themes: themes.names() });
+    }
+    return problemResponse(
+      problem(404, "not-found", {
+        title: "Not Found",
+        detail: "No such endpoint. The API serves /api/strategies/dynamic, " +
+          "/api/strategies/blocking, /api/themes, /health and /metrics.",
+      }),
+      instance,
+    );
+  };
+
+  return (request: Request): Response | Promise<Response> => {
     const url = splitUrl(request.url);
-    const instance = url.pathname + url.search;
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
-    const strategy = path === "/api/strategies/dynamic"
+    const instance = url.path + url.search;
+    const strategy = url.path === "/api/strategies/dynamic"
       ? "dynamic"
-      : path === "/api/strategies/blocking"
+      : url.path === "/api/strategies/blocking"
       ? "blocking"
       : undefined;
-    let response: Response;
+    const failed = (error: unknown) => problemResponse(toProblem(error, logger), instance);
+    const counted = (response: Response) => {
+      if (strategy !== undefined) metrics.request(strategy, response.status);
+      return response;
+    };
+    let answer: Response | Promise<Response>;
     try {
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        response = problemResponse(
-          problem(405, "method-not-allowed", {
-            title: "Method Not Allowed",
-            detail: `${request.method.slice(0, 16)} is not served here; use GET`,
-          }),
-          instance,
-        );
-        response.headers.set("allow", "GET, HEAD");
-      } else if (path === "/health") {
-        response = draining.aborted
-          ? new Response("Service Unavailable", { status: 503, headers: TEXT })
-          : new Response("OK", { headers: TEXT });
-      } else if (path === "/metrics") {
-        response = new Response(metrics.render(), {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-        });
-      } else if (path === "/api/themes" || path === "/api/dynamic/themes") {
-        response = Response.json({ themes: themes.names() });
-      } else if (strategy !== undefined) {
-        if (url.search.length > MAX_QUERY_LENGTH) {
-          throw new ValidationError(
-            `The query is too long (at most ${MAX_QUERY_LENGTH} characters)`,
-          );
-        }
-        response = strategy === "dynamic"
-          ? await dynamic(new URLSearchParams(url.search), instance)
-          : await blocking(new URLSearchParams(url.search), instance, request);
-      } else {
-        response = problemResponse(
-          problem(404, "not-found", {
-            title: "Not Found",
-            detail: "No such endpoint. The API serves /api/strategies/dynamic, " +
-              "/api/strategies/blocking, /api/themes, /health and /metrics.",
-          }),
-          instance,
-        );
-      }
+      answer = route(request, url, instance);
     } catch (error) {
-      response = problemResponse(toProblem(error, logger), instance);
+      return counted(failed(error));
     }
-    if (strategy !== undefined) metrics.request(strategy, response.status);
-    return response;
+    return answer instanceof Promise
+      ? answer.then(counted, (e) => counted(failed(e)))
+      : counted(answer);
   };
 }
 
@@ -274,17 +294,17 @@ function toProblem(error: unknown, logger: ServeLogger): Problem {
 }
 
 /**
- * Splits an absolute request URL into its path and query, as sent (no
- * normalisation: a path that is not the API's is a 404 either way). Faster
- * than `new URL()` on the ready path.
+ * Splits an absolute request URL into its path (trailing slashes dropped)
+ * and query, as sent (no other normalisation: a path that is not the API's
+ * is a 404 either way). Faster than `new URL()` on the ready path.
  */
-function splitUrl(url: string): { pathname: string; search: string } {
+function splitUrl(url: string): { path: string; search: string } {
   const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return { pathname: "/", search: "" };
+  if (start < 0) return { path: "/", search: "" };
   const query = url.indexOf("?", start);
-  return query < 0
-    ? { pathname: url.slice(start), search: "" }
-    : { pathname: url.slice(start, query), search: url.slice(query) };
+  const raw = query < 0 ? url.slice(start) : url.slice(start, query);
+  const path = raw.length > 1 && raw.endsWith("/") ? raw.replace(/\/+$/, "") || "/" : raw;
+  return { path, search: query < 0 ? "" : url.slice(query) };
 }
 
 /** The most rendered pages kept; the whole cache is dropped when it is full. */
@@ -292,17 +312,19 @@ const PAGE_CACHE_SIZE = 512;
 
 /**
  * Rendered loading pages by everything they show, so that the ready path
- * (the same page again and again) does not render the theme each time.
+ * (the same page again and again) neither renders the theme nor encodes
+ * the page each time.
  */
 class PageCache {
   #themes: ThemeRegistry;
-  #pages = new Map<string, string>();
+  #pages = new Map<string, Uint8Array<ArrayBuffer>>();
+  #encoder = new TextEncoder();
 
   constructor(themes: ThemeRegistry) {
     this.#themes = themes;
   }
 
-  render(theme: string, data: LoadingPageData): string {
+  render(theme: string, data: LoadingPageData): Uint8Array<ArrayBuffer> {
     let key = `${theme}\u0000${data.displayName}\u0000${data.showDetails}\u0000` +
       `${data.refreshFrequencyMs}\u0000${data.sessionDurationMs}`;
     for (const instance of data.instances) {
@@ -310,7 +332,7 @@ class PageCache {
     }
     let page = this.#pages.get(key);
     if (page === undefined) {
-      page = this.#themes.render(theme, data);
+      page = this.#encoder.encode(this.#themes.render(theme, data));
       if (this.#pages.size >= PAGE_CACHE_SIZE) this.#pages.clear();
       this.#pages.set(key, page);
     }

@@ -34,7 +34,7 @@ Deno.test("IdleEngine.request() makes exactly one start call for 1,000 concurren
   await withEngine([runtime], async (engine) => {
     const requests = Array.from({ length: 1000 }, () => {
       const targets = engine.resolveNames(["web"]);
-      return engine.request(targets, 60_000).then(() =>
+      return Promise.resolve(engine.request(targets, 60_000)).then(() =>
         engine.waitReady(targets, { signal: AbortSignal.timeout(5_000) })
       );
     });
