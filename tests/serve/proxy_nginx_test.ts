@@ -231,11 +231,17 @@ async function get(url: string): Promise<{ status: number; session: string | nul
   };
 }
 
-/** Asks through nginx until the backend's own page comes back. */
-async function untilBackend(url: string, body: string): Promise<void> {
-  await eventually(`the backend's page at ${url}`, async () => {
+/**
+ * Asks through nginx until the backend's own page comes back.
+ *
+ * @returns When the request that got it was sent: its session ends no sooner than that plus
+ * the session's duration.
+ */
+async function untilBackend(url: string, body: string): Promise<number> {
+  return await eventually(`the backend's page at ${url}`, async () => {
+    const sent = Date.now();
     const answer = await get(url);
-    return answer.status === 200 && answer.body === body ? true : undefined;
+    return answer.status === 200 && answer.body === body ? sent : undefined;
   }, { timeoutMs: 60_000, everyMs: 200 });
 }
 
@@ -281,16 +287,16 @@ Deno.test({
                   assert.ok(first.body.includes("Team wiki"));
                   assert.ok(first.body.includes(c.name), "show_details lists the container");
                   await untilState(engine, c.id, "running");
-                  await untilBackend(`${c.nginx.url}/index.html`, c.body);
-
                   // The session ends SESSION after the last request: then the container stops.
-                  const last = Date.now();
+                  const last = await untilBackend(`${c.nginx.url}/index.html`, c.body);
                   await new Promise((resolve) => setTimeout(resolve, SESSION_MS / 4));
                   assert.equal((await containerState(engine, c.id)).status, "running");
                   await untilState(engine, c.id, "exited", SESSION_MS + 30_000);
                   assert.ok(
                     Date.now() - last >= SESSION_MS,
-                    "not stopped before its session ended",
+                    `stopped ${
+                      Date.now() - last
+                    } ms after the last request, before its session ended`,
                   );
                 },
               );
