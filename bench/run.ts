@@ -60,7 +60,7 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     file: "serve_wake_latency",
     timeout: 240,
     how:
-      "Real dockerd (scripts/engines.sh). A labelled busybox container (stop signal SIGKILL) is killed between runs; `idlewatcher serve` is asked /api/strategies/blocking for it (time until the answer says ready), and, alternating, the engine is sent a bare POST /containers/{id}/start (time until it answers). Added latency = median of the per-round differences, 11 rounds.",
+      "Real dockerd (scripts/engines.sh). A labelled busybox container (stop signal SIGKILL) is killed between runs; `idlewatcher serve` is asked /api/strategies/blocking for it (time until the answer says ready), and, alternating, the engine is sent a bare POST /containers/{id}/start (time until it answers). Added latency = median of the per-round differences, 21 rounds.",
   },
   {
     file: "serve_memory",

@@ -14,7 +14,7 @@
 import { fmt, log, main, median, type Row, sleep, unavailableRow } from "./_harness.ts";
 import { realDocker, serveBuilt, ServeChild } from "./_serve.ts";
 
-const ROUNDS = 11;
+const ROUNDS = 21;
 const GOAL = "≤ +50 ms";
 const METRIC = "serve: wake, request → ready minus the engine's start (real dockerd)";
 const SKIPPED = "skipped: no engine (run bash scripts/engines.sh start)";
