@@ -137,6 +137,7 @@ export class ReadinessChecks {
 }
 
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve(); // An aborted signal never fires: no timer then.
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
