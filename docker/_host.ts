@@ -131,14 +131,37 @@ export function loadDialTarget(host: DockerHost, readTextFile: TextFileReader): 
     return { transport: "tcp", hostname: host.hostname, port: host.port };
   }
   const { caFile, certFile, keyFile } = host.tls ?? {};
-  return {
+  // Every file is tried, so that one error names every missing permission.
+  const denied: string[] = [];
+  let firstDenial: unknown;
+  const read = (path: string | undefined): string | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readTextFile(path);
+    } catch (error) {
+      if (!(error instanceof Error && error.cause instanceof Deno.errors.NotCapable)) throw error;
+      denied.push(path);
+      firstDenial ??= error.cause;
+      return undefined;
+    }
+  };
+  const target: DialTarget = {
     transport: "tls",
     hostname: host.hostname,
     port: host.port,
-    caCerts: caFile === undefined ? undefined : [readTextFile(caFile)],
-    cert: certFile === undefined ? undefined : readTextFile(certFile),
-    key: keyFile === undefined ? undefined : readTextFile(keyFile),
+    caCerts: caFile === undefined ? undefined : [read(caFile) as string],
+    cert: read(certFile),
+    key: read(keyFile),
   };
+  if (denied.length > 0) {
+    throw new InvalidArgumentError(
+      `Cannot read the TLS ${denied.length === 1 ? "file" : "files"} ${
+        denied.join(", ")
+      }: missing permission`,
+      { cause: firstDenial, fix: `run with --allow-read=${denied.join(",")}` },
+    );
+  }
+  return target;
 }
 
 /**
@@ -155,9 +178,12 @@ export function denoEnv(name: string): string | undefined {
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       throw new InvalidArgumentError(
-        `Cannot read the environment variable ${name}: run with --allow-env=${name}, ` +
-          `or set url (and tls) in the Docker provider's configuration`,
-        { cause: error },
+        `Cannot read the environment variable ${name}: missing permission`,
+        {
+          cause: error,
+          fix: `run with --allow-env=${name}, or set url (and tls) in the Docker provider's ` +
+            "configuration",
+        },
       );
     }
     throw error;
@@ -180,14 +206,18 @@ export function denoReadTextFile(path: string): string {
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
       : error instanceof Deno.errors.NotCapable
-      ? `run with --allow-read=${path}`
+      ? "missing permission"
       : error instanceof Deno.errors.PermissionDenied
       ? "permission denied by the operating system"
       : error instanceof Error
       ? error.message
       : String(error);
+    const fix = error instanceof Deno.errors.NotCapable
+      ? `run with --allow-read=${path}`
+      : undefined;
     throw new InvalidArgumentError(`Cannot read the TLS file ${path}: ${reason}`, {
       cause: error,
+      fix,
     });
   }
 }
