@@ -45,7 +45,7 @@ export {
   isStartAction,
   isStopAction,
 } from "./events/mod.ts";
-export { defaultLogger, type Logger } from "./log.ts";
+export { defaultLogger, formatErrorLine, type Logger, silentLogger } from "./log.ts";
 export {
   type DockerProviderConfig,
   type DockerTlsConfig,

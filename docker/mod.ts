@@ -37,7 +37,7 @@ export {
   type WatchStreams,
 } from "../provider.ts";
 export { Action, type Event, EventType } from "../events/mod.ts";
-export type { Logger } from "../log.ts";
+export { type Logger, silentLogger } from "../log.ts";
 
 /**
  * TLS files for a `tcp://` or `https://` host, as PEM file paths. Without

@@ -1,52 +1,13 @@
 import assert from "node:assert/strict";
 import { EngineApi, requireEngines, uniqueName } from "../_engines.ts";
 import { runTask } from "./_cli.ts";
-
-/**
- * Whether this process may run a command in a private mount namespace
- * (`unshare -m`, as root), where the engines' sockets can be mounted at the
- * usual system paths without touching the machine's own.
- */
-async function canUnshare(): Promise<boolean> {
-  if (Deno.uid() !== 0) return false;
-  try {
-    const { success } = await new Deno.Command("unshare", {
-      args: ["-m", "true"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A wrapper that runs a command in a private mount namespace with an empty
- * `/run` holding only `socket`, bound to `at` (`/var/run` links to `/run`).
- */
-function withSocketAt(socket: string, at: string): string[] {
-  const script = [
-    "set -e",
-    "mount -t tmpfs tmpfs /run",
-    `mkdir -p "$(dirname '${at}')"`,
-    `touch '${at}'`,
-    `mount --bind '${socket}' '${at}'`,
-    'exec "$@"',
-  ].join("; ");
-  return ["unshare", "-m", "sh", "-c", script, "sh"];
-}
+import { requireUnshare, withSocketAt } from "../_mount_ns.ts";
 
 Deno.test("deno task cli reaches the engines at the usual socket paths", async (t) => {
   const found = requireEngines(t);
   const docker = found.find((engine) => engine.name === "docker");
   const podman = found.find((engine) => engine.name === "podman");
-  if (!(await canUnshare())) {
-    const message = "needs root and `unshare -m` to mount sockets at system paths";
-    if (Deno.env.get("CI")) throw new Error(message);
-    console.error(`SKIPPED: ${message}`);
-    return;
-  }
+  if (!(await requireUnshare(t))) return;
   const cases: { engine: typeof docker; at: string; env: Record<string, string> }[] = [
     { engine: docker, at: "/var/run/docker.sock", env: {} },
     { engine: docker, at: "/run/docker.sock", env: { DOCKER_HOST: "unix:///run/docker.sock" } },
