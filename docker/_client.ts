@@ -268,10 +268,22 @@ export class DockerClient {
     const { signal, context } = options;
     const request = { method: "GET", path: "/_ping", idempotent: true, signal, context };
     const response = await this.#send(request, "/_ping");
+    let body: Uint8Array;
     try {
-      await response.bytes();
+      body = await response.bytes();
     } catch (error) {
       throw this.transportError(error, request);
+    }
+    if (this.#host.transport === "tcp" && response.status === 400 && speaksTls(body)) {
+      throw new ConnectionError(
+        `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ` +
+          "it speaks TLS, and this client sent plain HTTP",
+        {
+          runtime: "docker",
+          fix: "give tls in the configuration, or set DOCKER_TLS_VERIFY (with DOCKER_CERT_PATH)",
+          ...pick(context),
+        },
+      );
     }
     const header = response.headers.get("api-version");
     const lasting = header !== null || (response.status >= 200 && response.status < 300);
@@ -306,6 +318,11 @@ export class DockerClient {
       throw this.transportError(error, request);
     }
   }
+}
+
+/** Go's TLS server answers plain HTTP with a 400 that says so. */
+function speaksTls(body: Uint8Array): boolean {
+  return /HTTP request to an HTTPS server/.test(new TextDecoder().decode(body.subarray(0, 200)));
 }
 
 /** Explains a connection failure in words a user can act on: what happened, and the fix. */
