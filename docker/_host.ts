@@ -13,6 +13,7 @@
 
 import type { DialTarget } from "../_http/dial.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { currentContextEndpoint } from "./_context.ts";
 
 /** TLS files for a TCP host, as paths. */
 export interface DockerTlsFiles {
@@ -66,6 +67,17 @@ export type DockerHost =
     tls?: DockerTlsFiles;
   };
 
+/** Options of {@linkcode resolveDockerHost}. */
+export interface ResolveOptions {
+  /**
+   * Reads the docker CLI's `config.json` and context store. Without it, the
+   * current docker context is not looked up.
+   *
+   * @default {undefined}
+   */
+  readTextFile?: TextFileReader;
+}
+
 /** The daemon's socket when neither the configuration nor `DOCKER_HOST` names one. */
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
@@ -74,7 +86,9 @@ const SCHEMES = "unix://, tcp://, http:// or https://";
 /**
  * Resolves the configuration, then the environment, into a host, the way the
  * docker CLI does: `config.url` or `config.socketPath`, else `DOCKER_HOST`,
- * else `unix:///var/run/docker.sock`. A `tcp://` host uses TLS when
+ * else the endpoint of the current docker context (`DOCKER_CONTEXT`, else
+ * `currentContext` in `config.json`; only with `options.readTextFile`), else
+ * `unix:///var/run/docker.sock`. A `tcp://` host uses TLS when
  * `config.tls` is given or `DOCKER_TLS_VERIFY` is set (to anything), with
  * `ca.pem`, `cert.pem` and `key.pem` from `DOCKER_CERT_PATH` (default
  * `~/.docker`) when `config.tls` is not given. The environment is read only
@@ -82,11 +96,16 @@ const SCHEMES = "unix://, tcp://, http:// or https://";
  *
  * @param config The connection settings.
  * @param env Reads an environment variable.
+ * @param options Reads the docker CLI's files, for its contexts.
  * @returns The host to connect to.
- * @throws {InvalidArgumentError} For a bad URL, an unsupported scheme, or TLS
- * settings that do not fit the host.
+ * @throws {InvalidArgumentError} For a bad URL, an unsupported scheme, TLS
+ * settings that do not fit the host, or a docker context that cannot be used.
  */
-export function resolveDockerHost(config: DockerHostConfig, env: EnvReader): DockerHost {
+export function resolveDockerHost(
+  config: DockerHostConfig,
+  env: EnvReader,
+  options?: ResolveOptions,
+): DockerHost {
   checkConfigTypes(config);
   if (config.url !== undefined && config.socketPath !== undefined) {
     throw new InvalidArgumentError(
@@ -102,6 +121,15 @@ export function resolveDockerHost(config: DockerHostConfig, env: EnvReader): Doc
     url = nonEmpty(env("DOCKER_HOST"));
     source = "DOCKER_HOST";
   }
+  let settings = config;
+  if (url === undefined && options?.readTextFile !== undefined) {
+    const context = currentContextEndpoint(env, options.readTextFile);
+    if (context !== undefined) {
+      url = context.host;
+      source = `docker context "${context.name}" from ${context.from}`;
+      if (context.tls !== undefined) settings = { ...config, tls: context.tls };
+    }
+  }
   if (url === undefined) {
     url = DEFAULT_DOCKER_HOST;
     source = "the default";
@@ -112,7 +140,7 @@ export function resolveDockerHost(config: DockerHostConfig, env: EnvReader): Doc
   }
   if (scheme === "unix") return unixHost(url, url.slice("unix://".length), source, config);
   if (scheme === "tcp" || scheme === "http" || scheme === "https") {
-    return networkHost(url, scheme, source, config, env);
+    return networkHost(url, scheme, source, settings, env);
   }
   throw invalidHost(url, source, `unsupported scheme "${scheme}://"; use ${SCHEMES}`);
 }

@@ -116,7 +116,11 @@ export interface DockerProviderConfig {
  * unix socket, `--allow-net=<host:port>` for TCP, `--allow-read` for TLS
  * files, and `--allow-env` for the variables the configuration leaves open
  * (`DOCKER_HOST`; for `tcp://`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`,
- * `HOME`).
+ * `HOME`). With neither the configuration nor `DOCKER_HOST` naming a host,
+ * it follows the current docker context, as the docker CLI does, when it may
+ * read `DOCKER_CONTEXT`, `DOCKER_CONFIG` or `HOME`, and the docker CLI's
+ * `config.json` and `contexts/` folder (default `~/.docker`); without those
+ * permissions it uses `unix:///var/run/docker.sock`.
  *
  * Calls succeed when the container already is in the state asked for (start
  * a running container, pause a paused one). A paused container is stopped
@@ -143,7 +147,9 @@ export interface DockerProviderConfig {
  */
 export function newDockerProvider(config: DockerProviderConfig, containerId: string): Provider {
   const container = checkContainerId(containerId);
-  const host = resolveDockerHost(config, denoEnv);
+  const host = resolveDockerHost(config, denoEnv, {
+    readTextFile: (path) => Deno.readTextFileSync(path),
+  });
   const client = acquireDockerClient(host, () => loadDialTarget(host, denoReadTextFile));
   return new DockerProvider(client, container, config.logger ?? defaultLogger);
 }
