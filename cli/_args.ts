@@ -153,9 +153,11 @@ export function parseArgs(args: readonly string[]): Parsed {
   if (runtime !== "docker" && runtime !== "proxmox") {
     throw new UsageError(
       `Unknown runtime ${JSON.stringify(runtime)}: expected docker or proxmox` +
-        didYouMean(closest(runtime, ["docker", "proxmox", "podman"]) === "podman"
-          ? "docker (Podman speaks Docker's API)"
-          : closest(runtime, ["docker", "proxmox"])),
+        didYouMean(
+          closest(runtime, ["docker", "proxmox", "podman"]) === "podman"
+            ? "docker (Podman speaks Docker's API)"
+            : closest(runtime, ["docker", "proxmox"]),
+        ),
     );
   }
   if (container === undefined) {
