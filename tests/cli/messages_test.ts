@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { dockerTls } from "../_engines.ts";
-import { startFakePve } from "../_fake_pve/mod.ts";
+import { startFakePve } from "../_fakes/pve/mod.ts";
 import { runCli, tempFile } from "./_cli.ts";
 
 const USAGE =
