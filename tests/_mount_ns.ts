@@ -27,15 +27,15 @@ export async function canUnshare(): Promise<boolean> {
 
 /**
  * A wrapper that runs a command in a private mount namespace with an empty
- * `/run` holding only `socket`, bound to `at` (`/var/run` links to `/run`).
+ * `/run` holding only a link at `at` to `socket` (`/var/run` links to `/run`).
  */
 export function withSocketAt(socket: string, at: string): string[] {
   const script = [
     "set -e",
     "mount -t tmpfs tmpfs /run",
     `mkdir -p "$(dirname '${at}')"`,
-    `touch '${at}'`,
-    `mount --bind '${socket}' '${at}'`,
+    // A link, not a bind mount: it still leads to the engine after a restart makes a new socket.
+    `ln -s '${socket}' '${at}'`,
     'exec "$@"',
   ].join("; ");
   return ["unshare", "-m", "sh", "-c", script, "sh"];
