@@ -19,6 +19,9 @@ Usage:
   idlewatcher proxmox [<node>/]<vmid>   <command> [flags]   (without the node, it is looked up)
   idlewatcher help [<command>]          this help, or one command's (also: <command> --help)
 
+  On Proxmox, <vmid> is an LXC container (CT) or a QEMU virtual machine (VM): the cluster
+  says which, and the output names it ("started VM pve/100"; --json adds "guest": "qemu").
+
 Commands:
   status                           print the status: running, stopped, paused or error
   start                            start the container (already running is success)
@@ -27,8 +30,9 @@ Commands:
                                    SECONDS (default 10), then kill it
   kill  [-s S]                     send S (default SIGKILL; Proxmox: a hard stop); a stopped
                                    container is left as it is, and the CLI says so
-  pause                            freeze the container
-  unpause                          thaw the container
+  pause                            freeze the container (Proxmox: a VM frozen in memory,
+                                   a CT's CRIU checkpoint)
+  unpause                          thaw the container (or wake a hibernated VM)
   watch                            print lifecycle events until Ctrl-C or the container's
                                    removal; transient errors go to stderr, the watch keeps going
   wait  <status> [-t SECONDS]
