@@ -4,7 +4,11 @@
  * @module
  */
 
+import { CONTAINER_SIGNALS } from "../mod.ts";
 import type { CommandName } from "./_args.ts";
+
+/** The signals with their `SIG` prefix, as the help lists them. */
+const SIGNALS_WITH_PREFIX = CONTAINER_SIGNALS.filter((s) => s.startsWith("SIG")).join(", ");
 
 /** One line, printed under every usage error. */
 export const USAGE =
@@ -39,7 +43,7 @@ Commands:
                                    return when the container is <status> (running, stopped,
                                    paused or error); without --timeout, wait until Ctrl-C
 
-  -s, --signal S                   SIGINT, SIGTERM, SIGKILL, SIGQUIT or SIGHUP, in any case,
+  -s, --signal S                   ${SIGNALS_WITH_PREFIX}, in any case,
                                    with or without SIG, or as a number (2, 15, 9, 3, 1)
   -t, --timeout SECONDS            as above
 
