@@ -84,7 +84,7 @@ export interface Invocation {
 
 /** What a command line asks for. */
 export type Parsed =
-  | { kind: "help"; command?: CommandName }
+  | { kind: "help"; command?: CommandName | "serve" }
   | { kind: "version" }
   | { kind: "run"; invocation: Invocation };
 
@@ -143,20 +143,22 @@ export function parseArgs(args: readonly string[]): Parsed {
   const { flags, positionals } = splitArgs(args);
   const words = positionals[0] === "help" ? positionals.slice(1) : positionals;
   if (positionals[0] === "help" || flags.has("help")) {
-    const command = words.find((word) => (COMMANDS as readonly string[]).includes(word));
-    return { kind: "help", command: command as CommandName | undefined };
+    const command = words.find((word) => isCommand(word) || word === "serve");
+    return { kind: "help", command: command as CommandName | "serve" | undefined };
   }
   if (flags.has("version")) return { kind: "version" };
 
   const [runtime, container, command, ...rest] = positionals;
-  if (runtime === undefined) throw new UsageError("Missing the runtime: docker or proxmox");
+  if (runtime === undefined) {
+    throw new UsageError("Missing the runtime: docker or proxmox (or the serve command)");
+  }
   if (runtime !== "docker" && runtime !== "proxmox") {
     throw new UsageError(
-      `Unknown runtime ${JSON.stringify(runtime)}: expected docker or proxmox` +
+      `Unknown runtime ${JSON.stringify(runtime)}: expected docker, proxmox or serve` +
         didYouMean(
-          closest(runtime, ["docker", "proxmox", "podman"]) === "podman"
+          closest(runtime, ["docker", "proxmox", "podman", "serve"]) === "podman"
             ? "docker (Podman speaks Docker's API)"
-            : closest(runtime, ["docker", "proxmox"]),
+            : closest(runtime, ["docker", "proxmox", "serve"]),
         ),
     );
   }

@@ -6,6 +6,7 @@
 
 import { CONTAINER_SIGNALS } from "../mod.ts";
 import type { CommandName } from "./_args.ts";
+import { SERVE_HELP } from "./_serve.ts";
 
 /** The signals with their `SIG` prefix, as the help lists them. */
 const SIGNALS_WITH_PREFIX = CONTAINER_SIGNALS.filter((s) => s.startsWith("SIG")).join(", ");
@@ -21,7 +22,9 @@ export const HELP =
 Usage:
   idlewatcher docker  <container>       <command> [flags]
   idlewatcher proxmox [<node>/]<vmid>   <command> [flags]   (without the node, it is looked up)
-  idlewatcher help [<command>]          this help, or one command's (also: <command> --help)
+  idlewatcher serve [flags]             run the idle-watching server (Sablier's API)
+  idlewatcher help [<command>]          this help, or one command's, serve's included
+                                        (also: <command> --help, serve --help)
 
   On Proxmox, <vmid> is an LXC container (CT) or a QEMU virtual machine (VM): the cluster
   says which, and the output names it ("started VM pve/100"; --json adds "guest": "qemu").
@@ -124,9 +127,9 @@ container removed meanwhile ends it with exit 3.
 /**
  * The help of one command.
  *
- * @param command The command.
+ * @param command The command, or `serve`.
  * @returns Its usage line and what it does.
  */
-export function commandHelp(command: CommandName): string {
-  return COMMAND_HELP[command];
+export function commandHelp(command: CommandName | "serve"): string {
+  return command === "serve" ? SERVE_HELP : COMMAND_HELP[command];
 }

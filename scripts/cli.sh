@@ -10,6 +10,8 @@
 #   read          the TLS files of --tls-ca/--tls-cert/--tls-key or DOCKER_CERT_PATH (with
 #                 DOCKER_TLS_VERIFY), --ca-file or PROXMOX_CA_FILE, and the docker CLI's
 #                 config.json and context store (DOCKER_CONFIG, default ~/.docker)
+#   (serve)       also read + write its --state-dir (default $XDG_STATE_HOME/idlewatcher, else
+#                 ~/.local/state/idlewatcher), read its --themes-dir, and the --docker sockets
 #   net           any host (hosts come from --host, --url and the environment)
 #   env           the variables the CLI reads (listed below)
 #
@@ -22,6 +24,7 @@ if [ -n "${INIT_CWD:-}" ]; then cd "$INIT_CWD"; fi
 
 sockets="/var/run/docker.sock,/run/docker.sock,/run/podman/podman.sock"
 files=""
+folders=""
 
 absolute() { # prints $1 as an absolute path
   case "$1" in
@@ -37,6 +40,10 @@ add_file() {
   case "$1" in *,*) return ;; "") return ;; esac
   files="${files:+$files,}$(absolute "$1")"
 }
+add_folder() { # read + write
+  case "$1" in *,*) return ;; "") return ;; esac
+  folders="${folders:+$folders,}$(absolute "$1")"
+}
 add_host() { # a unix:// host names a socket; other hosts need only --allow-net
   case "$1" in unix://*) add_socket "${1#unix://}" ;; esac
 }
@@ -47,22 +54,37 @@ if [ -n "${XDG_RUNTIME_DIR:-}" ]; then
 fi
 
 host_flag=""
+state_dir=""
 previous=""
 for arg in "$@"; do
   case "$previous" in
   --socket) add_socket "$arg" ;;
-  --host) add_host "$arg" && host_flag=1 ;;
-  --tls-ca | --tls-cert | --tls-key | --ca-file) add_file "$arg" ;;
+  --host | --docker) add_host "$arg" && host_flag=1 ;;
+  --tls-ca | --tls-cert | --tls-key | --ca-file | --themes-dir) add_file "$arg" ;;
+  --state-dir) state_dir="$arg" ;;
   esac
   previous=""
   case "$arg" in
   --) break ;;
   --socket=*) add_socket "${arg#--socket=}" ;;
-  --host=*) add_host "${arg#--host=}" && host_flag=1 ;;
-  --tls-ca=* | --tls-cert=* | --tls-key=* | --ca-file=*) add_file "${arg#*=}" ;;
-  --socket | --host | --tls-ca | --tls-cert | --tls-key | --ca-file) previous="$arg" ;;
+  --host=* | --docker=*) add_host "${arg#*=}" && host_flag=1 ;;
+  --tls-ca=* | --tls-cert=* | --tls-key=* | --ca-file=* | --themes-dir=*) add_file "${arg#*=}" ;;
+  --state-dir=*) state_dir="${arg#--state-dir=}" ;;
+  --socket | --host | --docker | --tls-ca | --tls-cert | --tls-key | --ca-file | --themes-dir | --state-dir)
+    previous="$arg"
+    ;;
   esac
 done
+if [ "${1:-}" = serve ]; then
+  if [ -z "$state_dir" ]; then
+    if [ -n "${XDG_STATE_HOME:-}" ]; then
+      state_dir="$XDG_STATE_HOME/idlewatcher"
+    elif [ -n "${HOME:-}" ]; then
+      state_dir="$HOME/.local/state/idlewatcher"
+    fi
+  fi
+  add_folder "$state_dir"
+fi
 
 add_host "${DOCKER_HOST:-}"
 add_file "${PROXMOX_CA_FILE:-}"
@@ -91,11 +113,11 @@ fi
 
 env_names="DOCKER_HOST,DOCKER_TLS_VERIFY,DOCKER_CERT_PATH,DOCKER_CONTEXT,DOCKER_CONFIG,HOME"
 env_names="$env_names,PROXMOX_URL,PROXMOX_TOKEN_ID,PROXMOX_SECRET,PROXMOX_USERNAME"
-env_names="$env_names,PROXMOX_PASSWORD,PROXMOX_REALM,PROXMOX_CA_FILE"
+env_names="$env_names,PROXMOX_PASSWORD,PROXMOX_REALM,PROXMOX_CA_FILE,XDG_STATE_HOME"
 
 exec deno run \
-  "--allow-read=$sockets${files:+,$files}" \
-  "--allow-write=$sockets" \
+  "--allow-read=$sockets${files:+,$files}${folders:+,$folders}" \
+  "--allow-write=$sockets${folders:+,$folders}" \
   --allow-net \
   "--allow-env=$env_names" \
   "$repo/cli.ts" "$@"

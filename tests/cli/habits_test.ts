@@ -93,11 +93,11 @@ Deno.test({
       ],
       [
         ["dokcer", "web", "status"],
-        'idlewatcher: Unknown runtime "dokcer": expected docker or proxmox; did you mean docker?\n',
+        'idlewatcher: Unknown runtime "dokcer": expected docker, proxmox or serve; did you mean docker?\n',
       ],
       [
         ["podman", "web", "status"],
-        'idlewatcher: Unknown runtime "podman": expected docker or proxmox; did you mean docker (Podman speaks Docker\'s API)?\n',
+        'idlewatcher: Unknown runtime "podman": expected docker, proxmox or serve; did you mean docker (Podman speaks Docker\'s API)?\n',
       ],
       [
         ["docker", "web", "status", "--sokcet", "/s"],
@@ -152,4 +152,34 @@ Deno.test("idlewatcher watch shows the signal and the exit code in plain text", 
   assert.match(died ?? "", new RegExp(`^\\S+ died ${name} \\(exit code 137\\)$`));
   cli.kill("SIGINT");
   assert.equal((await cli.finished()).code, 0);
+});
+
+Deno.test({
+  name: "idlewatcher serve follows the same conventions: help serve and did-you-mean",
+  permissions: { read: true, run: true, env: true },
+  async fn(t) {
+    await t.step("help serve", async () => {
+      const result = await runCli(["help", "serve"]);
+      assert.equal(result.code, 0);
+      assert.equal(result.stderr, "");
+      assert.match(result.stdout, /^idlewatcher serve: stop what nobody uses/);
+    });
+    await t.step("serve --lisen", async () => {
+      assert.deepEqual(await runCli(["serve", "--lisen", "127.0.0.1:0"]), {
+        code: 2,
+        stdout: "",
+        stderr: 'idlewatcher: unknown argument "--lisen" for serve; did you mean --listen?\n' +
+          "usage: idlewatcher serve [flags] (--help for more)\n",
+      });
+    });
+    await t.step("serv", async () => {
+      assert.deepEqual(await runCli(["serv"]), {
+        code: 2,
+        stdout: "",
+        stderr:
+          'idlewatcher: Unknown runtime "serv": expected docker, proxmox or serve; did you mean serve?\n' +
+          USAGE,
+      });
+    });
+  },
 });

@@ -106,7 +106,7 @@ Deno.test("scripts/cli.sh grants exactly the files the command line and environm
       );
       assert.equal(argv[2], `--allow-write=${usual}`);
       assert.equal(argv[3], "--allow-net");
-      assert.match(argv[4], /^--allow-env=DOCKER_HOST,.*PROXMOX_CA_FILE$/);
+      assert.match(argv[4], /^--allow-env=DOCKER_HOST,.*PROXMOX_CA_FILE,XDG_STATE_HOME$/);
       assert.deepEqual(argv.slice(-3), ["docker", "web", "status"]);
     });
     await t.step("XDG_RUNTIME_DIR's rootless sockets", async () => {
@@ -132,6 +132,15 @@ Deno.test("scripts/cli.sh grants exactly the files the command line and environm
       });
       assert.equal(argv[2], `--allow-write=${usual},/opt/e.sock`);
       assert.match(argv[1], /,\/certs\/ca\.pem,\/certs\/cert\.pem,\/certs\/key\.pem,/);
+    });
+    await t.step("serve: its --docker sockets and its state folder", async () => {
+      const argv = await launch(
+        ["serve", "--docker", "unix:///opt/e.sock", "--docker=tcp://h:2375", "--state-dir", "st"],
+        { INIT_CWD: "/srv" },
+      );
+      assert.equal(argv[2], `--allow-write=${usual},/opt/e.sock,/srv/st`);
+      const byDefault = await launch(["serve"], { XDG_STATE_HOME: "/home/u/.state" });
+      assert.equal(byDefault[2], `--allow-write=${usual},/home/u/.state/idlewatcher`);
     });
   } finally {
     await Deno.remove(bin, { recursive: true });
