@@ -33,6 +33,8 @@ Flags:
   --state-dir DIR            where sessions survive restarts
                              (default $XDG_STATE_HOME/idlewatcher, else ~/.local/state/idlewatcher)
   --themes-dir DIR           custom loading-page themes (NAME.html)
+  --only-label KEY=VALUE     manage only the opted-in containers that also carry this label
+                             (several servers on one engine)
   --session-duration D       default session, a Go duration (default 5m)
   --log-level LEVEL          debug, info, warn or error (default info)
 
@@ -54,6 +56,8 @@ export interface ServeFlags {
   stateDir: string | undefined;
   /** The themes directory. */
   themesDir?: string;
+  /** The extra label containers must carry. */
+  onlyLabel?: string;
   /** The default session, in ms. */
   sessionMs: number;
   /** The lowest level logged. */
@@ -80,6 +84,7 @@ const VALUE_FLAGS = new Set([
   "themes-dir",
   "session-duration",
   "log-level",
+  "only-label",
 ]);
 
 /**
@@ -147,6 +152,7 @@ export function parseServeFlags(
     },
     stateDir: last("state-dir") ?? defaultStateDir(env),
     themesDir: last("themes-dir"),
+    onlyLabel: last("only-label"),
     sessionMs,
     logLevel,
     help,
@@ -229,6 +235,7 @@ export async function runServe(args: readonly string[], options: RunServeOptions
         : new ProxmoxClient(proxmoxConfig(flags.proxmox)),
       stateDir: flags.stateDir,
       themesDir: flags.themesDir,
+      onlyLabel: flags.onlyLabel,
       sessionDuration: flags.sessionMs,
       logger,
     });

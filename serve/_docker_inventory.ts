@@ -26,17 +26,20 @@ export class DockerInventory {
   /** The engine's client, shared with the providers; closed by {@linkcode DockerInventory.close}. */
   readonly client: DockerClient;
   #logger: Logger;
+  #labels: string[];
 
   /**
    * Resolves the host (the docker CLI's rules) and takes a share of its client.
    *
    * @param url The host; `undefined` follows `DOCKER_HOST`, else the local socket.
    * @param logger Receives a DEBUG line per call.
+   * @param only A `KEY=VALUE` label the containers must also carry.
    */
-  constructor(url: string | undefined, logger: Logger) {
+  constructor(url: string | undefined, logger: Logger, only?: string) {
     this.client = new DockerClient({ url, logger });
     this.url = this.client.url;
     this.#logger = logger;
+    this.#labels = ["sablier.enable=true", ...(only === undefined ? [] : [only])];
   }
 
   /**
@@ -58,7 +61,7 @@ export class DockerInventory {
    * @returns Full container ids.
    */
   async listEnabled(options: { signal?: AbortSignal } = {}): Promise<string[]> {
-    const filters = JSON.stringify({ label: ["sablier.enable=true"] });
+    const filters = JSON.stringify({ label: this.#labels });
     const list = await this.client.request("GET", "/containers/json", {
       query: { all: true, filters },
       signal: options.signal,
@@ -116,7 +119,7 @@ export class DockerInventory {
     signal: AbortSignal,
   ): Promise<void> {
     const filters = encodeURIComponent(
-      JSON.stringify({ type: ["container"], label: ["sablier.enable=true"] }),
+      JSON.stringify({ type: ["container"], label: this.#labels }),
     );
     const context = {
       action: "watch",

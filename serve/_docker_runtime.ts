@@ -48,6 +48,11 @@ export interface DockerRuntimeOptions {
   name?: string | ((kind: "docker" | "podman") => string);
   /** Where to report. */
   logger: ServeLogger;
+  /**
+   * A `KEY=VALUE` label the opted-in containers must also carry to be
+   * managed (several servers on one engine, each with its own containers).
+   */
+  only?: string;
   /** Ends the first call. */
   signal?: AbortSignal;
 }
@@ -63,6 +68,7 @@ export class DockerRuntime implements Runtime {
   #inventory: DockerInventory;
   #logger: ServeLogger;
   #providerLogger: Logger;
+  #only: [string, string] | undefined;
 
   /**
    * Reaches the engine once to learn whether it is Docker or Podman.
@@ -76,7 +82,7 @@ export class DockerRuntime implements Runtime {
       debug: (msg) => options.logger.debug(msg),
       error: (msg) => options.logger.debug(msg), // The engine reports failures itself.
     };
-    const inventory = new DockerInventory(options.url, providerLogger);
+    const inventory = new DockerInventory(options.url, providerLogger, options.only);
     try {
       const podman = await inventory.isPodman({ signal: options.signal });
       return new DockerRuntime(inventory, podman, options, providerLogger);
@@ -98,6 +104,10 @@ export class DockerRuntime implements Runtime {
     this.name = typeof options.name === "function" ? options.name(kind) : options.name ?? kind;
     this.#logger = options.logger;
     this.#providerLogger = providerLogger;
+    if (options.only !== undefined) {
+      const equals = options.only.indexOf("=");
+      this.#only = [options.only.slice(0, equals), options.only.slice(equals + 1)];
+    }
     if (podman) {
       this.runHealthcheck = async (id, callOptions) => {
         const status = await this.#inventory.runHealthcheck(id, callOptions);
@@ -202,6 +212,7 @@ export class DockerRuntime implements Runtime {
     const config = (raw.Config ?? {}) as RawObject;
     const labels = (config.Labels ?? {}) as Record<string, string>;
     if (!isEnabled(labels)) return undefined;
+    if (this.#only !== undefined && labels[this.#only[0]] !== this.#only[1]) return undefined;
     const name = String(raw.Name ?? "").replace(/^\//, "");
     const warn = (message: string) => this.#logger.warn(`${this.name}/${name}: ${message}`);
     const healthcheck = config.Healthcheck as { Test?: string[] } | undefined;

@@ -59,6 +59,13 @@ export interface ServeOptions {
    */
   docker?: string[];
   /**
+   * A `KEY=VALUE` label that Docker and Podman containers must carry besides
+   * `sablier.enable=true` to be managed: several servers can share an engine,
+   * each with its own containers.
+   * @default {undefined}
+   */
+  onlyLabel?: string;
+  /**
    * A Proxmox VE cluster, named `proxmox`. The server closes the client.
    * @default {undefined}
    */
@@ -136,6 +143,11 @@ const consoleLogger: ServeLogger = {
  */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? consoleLogger;
+  if (options.onlyLabel !== undefined && !/^[^=\s]+=[^\s]*$/.test(options.onlyLabel)) {
+    throw new RangeError(
+      `Invalid onlyLabel ${JSON.stringify(options.onlyLabel)}: expected KEY=VALUE`,
+    );
+  }
   const session = options.sessionDuration ?? "5m";
   const sessionMs = typeof session === "number" ? session : parseGoDuration(session);
   if (!(sessionMs > 0)) {
@@ -155,6 +167,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         url,
         logger,
         name: nameFor,
+        only: options.onlyLabel,
         signal: options.signal,
       });
       runtimes.push(runtime);

@@ -11,6 +11,16 @@ import { DockerRuntime } from "../../serve/_docker_runtime.ts";
 import { IdleServer } from "../../serve/_server.ts";
 import { memoryLogger } from "./_fake_runtime.ts";
 
+/**
+ * The label every container of this test process carries, and the only ones
+ * its servers manage: other test runs on the same engines run servers too.
+ */
+export const ONLY_LABEL: Record<string, string> = {
+  "idlewatcher.test-run": crypto.randomUUID().slice(0, 8),
+};
+/** {@linkcode ONLY_LABEL} as `KEY=VALUE`. */
+export const ONLY = Object.entries(ONLY_LABEL).map(([k, v]) => `${k}=${v}`)[0];
+
 /** A command that exits at once on SIGTERM (busybox sh as PID 1 ignores it otherwise). */
 export const QUICK_STOP_CMD = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"];
 
@@ -37,7 +47,7 @@ export async function createWithHealthcheck(
   const body = {
     Image: engine.image,
     Cmd: options.cmd,
-    Labels: options.labels,
+    Labels: { ...options.labels, ...ONLY_LABEL },
     Healthcheck: {
       Test: ["CMD-SHELL", "test -f /tmp/ok"],
       Interval: 200_000_000,
@@ -104,6 +114,7 @@ export async function serverOn(
         url: `unix://${engine.socketPath}`,
         logger,
         name: engine.name,
+        only: ONLY,
       }),
     );
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { main } from "../../cli.ts";
 import { type Engine, EngineApi, requireEngines, uniqueName } from "../_engines.ts";
-import { QUICK_STOP_CMD, waitForState } from "./_containers.ts";
+import { ONLY, ONLY_LABEL, QUICK_STOP_CMD, waitForState } from "./_containers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -26,7 +26,7 @@ class ServeProcess {
 
   constructor(args: string[]) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "serve", "--listen", "127.0.0.1:0", ...args],
+      args: ["run", "-A", CLI, "serve", "--listen", "127.0.0.1:0", "--only-label", ONLY, ...args],
       stdout: "null",
       stderr: "piped",
       stdin: "null",
@@ -118,7 +118,11 @@ Deno.test("idlewatcher serve drains on SIGTERM: exit 0, sessions saved", async (
   if (engine === undefined) return;
   await using api = new EngineApi(engine);
   const name = uniqueName("cli-drain");
-  await api.createContainer({ name, cmd: QUICK_STOP_CMD, labels: { "sablier.enable": "true" } });
+  await api.createContainer({
+    name,
+    cmd: QUICK_STOP_CMD,
+    labels: { "sablier.enable": "true", ...ONLY_LABEL },
+  });
   const stateDir = await Deno.makeTempDir({ prefix: "iw-cli-" });
   const server = new ServeProcess([
     "--docker",
@@ -148,7 +152,7 @@ Deno.test("idlewatcher serve after kill -9: the instance in use stays up until i
   const engine = dockerEngine(t);
   if (engine === undefined) return;
   await using api = new EngineApi(engine);
-  const labels = { "sablier.enable": "true", "idlewatcher.stop-timeout": "2" };
+  const labels = { "sablier.enable": "true", "idlewatcher.stop-timeout": "2", ...ONLY_LABEL };
   const inUse = uniqueName("cli-inuse");
   const idle = uniqueName("cli-idle");
   const inUseId = await api.createContainer({ name: inUse, cmd: QUICK_STOP_CMD, labels });

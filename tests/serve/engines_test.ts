@@ -4,13 +4,14 @@ import {
   countStarts,
   createWithHealthcheck,
   healthyAfter,
+  ONLY_LABEL,
   QUICK_STOP_CMD,
   serverOn,
   waitForState,
 } from "./_containers.ts";
 import { until } from "./_fake_runtime.ts";
 
-const ENABLED = { "sablier.enable": "true" };
+const ENABLED = { "sablier.enable": "true", ...ONLY_LABEL };
 
 Deno.test("serve on a real engine: opt-in, wake on request, sleep when the session ends", async (t) => {
   for (const engine of requireEngines(t)) {
@@ -22,7 +23,7 @@ Deno.test("serve on a real engine: opt-in, wake on request, sleep when the sessi
       const hiddenId = await api.createContainer({
         name: hidden,
         cmd: QUICK_STOP_CMD,
-        labels: { "sablier.enable": "false" },
+        labels: { "sablier.enable": "false", ...ONLY_LABEL },
       });
       const { server, base } = await serverOn([engine]);
       try {
@@ -32,6 +33,16 @@ Deno.test("serve on a real engine: opt-in, wake on request, sleep when the sessi
         await refused.body?.cancel();
         assert.equal(server.engine.metrics.runtimeRequests, before, "and no runtime request");
         assert.equal((await api.inspect(hiddenId)).State.Running, false, "never started");
+        const elsewhere = uniqueName("serve-elsewhere");
+        const elsewhereId = await api.createContainer({
+          name: elsewhere,
+          cmd: QUICK_STOP_CMD,
+          labels: { "sablier.enable": "true" },
+        });
+        const other = await fetch(`${base}/api/strategies/blocking?names=${elsewhere}&timeout=5s`);
+        await other.body?.cancel();
+        assert.equal(other.status, 404, "opted in, but without the --only-label label");
+        assert.equal((await api.inspect(elsewhereId)).State.Running, false);
 
         const first = await fetch(
           `${base}/api/strategies/dynamic?names=${web}&session_duration=2s`,
