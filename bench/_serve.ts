@@ -65,9 +65,14 @@ export class ServeChild implements AsyncDisposable {
    *
    * @param socket The engine's unix socket.
    * @param sessionDuration The default session, a Go duration.
+   * @param extraArgs More flags.
    * @returns The server.
    */
-  static async start(socket: string, sessionDuration = "5m"): Promise<ServeChild> {
+  static async start(
+    socket: string,
+    sessionDuration = "5m",
+    extraArgs: string[] = [],
+  ): Promise<ServeChild> {
     const port = freePort();
     const stateDir = await tempDir("serve-state");
     const process = new Deno.Command(Deno.execPath(), {
@@ -86,6 +91,7 @@ export class ServeChild implements AsyncDisposable {
         sessionDuration,
         "--log-level",
         "warn",
+        ...extraArgs,
       ],
       stdin: "null",
       stdout: "null",

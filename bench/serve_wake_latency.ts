@@ -40,12 +40,16 @@ async function run(): Promise<Row[]> {
   const { Id: id } = await raw("POST", `/containers/create?name=${name}`, {
     Image: docker.image,
     Cmd: ["sleep", "3600"],
-    Labels: { "sablier.enable": "true" },
+    Labels: { "sablier.enable": "true", "idlewatcher.bench-run": String(Deno.pid) },
     StopSignal: "SIGKILL",
     HostConfig: { NetworkMode: "none" },
   }) as { Id: string };
   try {
-    await using server = await ServeChild.start(docker.socket, "5m");
+    // Only this container: other servers may share the engine, and this one must not touch theirs.
+    await using server = await ServeChild.start(docker.socket, "5m", [
+      "--only-label",
+      `idlewatcher.bench-run=${Deno.pid}`,
+    ]);
     const url = `${server.url}/api/strategies/blocking?names=${name}&timeout=30s`;
     const wake = async (): Promise<number> => {
       const began = performance.now();

@@ -39,6 +39,16 @@ function exists(path: string): boolean {
 }
 
 /**
+ * The label every container of this test process carries, and the only one its servers manage
+ * (`--only-label`): other test runs on the same engines start servers of their own, which would
+ * otherwise put these containers to sleep on their own schedule.
+ */
+export const RUN_LABEL: { key: string; value: string } = {
+  key: "idlewatcher.test-run",
+  value: crypto.randomUUID().slice(0, 8),
+};
+
+/**
  * Tells whether nginx and its njs module are installed. Under CI a missing one throws; elsewhere
  * it is reported on stderr and the caller skips.
  *
@@ -195,6 +205,8 @@ export class ServeProcess implements AsyncDisposable {
       options.sessionDuration,
       "--log-level",
       "debug",
+      "--only-label",
+      `${RUN_LABEL.key}=${RUN_LABEL.value}`,
       ...(options.args ?? []),
     ];
     const child = new Child(Deno.execPath(), args, options.logPath, { NO_COLOR: "1" });
@@ -390,7 +402,7 @@ export async function createBackend(engine: Engine, options: BackendOptions): Pr
   const body: Record<string, unknown> = {
     Image: engine.image,
     Cmd: ["/bin/sh", "-c", script],
-    Labels: options.labels,
+    Labels: { ...options.labels, [RUN_LABEL.key]: RUN_LABEL.value },
     StopSignal: "SIGKILL",
     HostConfig: { NetworkMode: "host", ...engine.hostConfig },
   };

@@ -6,6 +6,7 @@ import {
   engineRequest,
   eventually,
   removeContainer,
+  RUN_LABEL,
   ServeProcess,
 } from "../_proxy_harness.ts";
 
@@ -15,7 +16,7 @@ async function createSleeper(engine: Engine, name: string): Promise<string> {
   const created = await engineRequest(engine, "POST", `/containers/create?name=${name}`, {
     Image: engine.image,
     Cmd: ["sleep", "3600"],
-    Labels: { "sablier.enable": "true" },
+    Labels: { "sablier.enable": "true", [RUN_LABEL.key]: RUN_LABEL.value },
     StopSignal: "SIGKILL",
     HostConfig: { NetworkMode: "none", ...engine.hostConfig },
   }) as { Id: string };
