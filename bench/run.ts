@@ -214,6 +214,7 @@ bash scripts/engines.sh start   # optional: the real dockerd for the wake-latenc
 deno task bench                 # every metric; rewrites bench/results.json and bench/results.md
 deno task bench per_call        # only the named metrics; prints, writes nothing
 deno task bench --merge per_call  # the named metrics, their rows put into the committed results
+deno task bench --rewrite       # results.md again from results.json, running nothing
 \`\`\`
 
 Needs Deno and Node (20 or later; the dockerode peers are installed with \`npm ci\` on first use).
@@ -272,7 +273,23 @@ async function mergedResults(fresh: MetricResult[]): Promise<{
   return { ...committed, metrics };
 }
 
+/** Writes bench/results.md again from bench/results.json (after a merge of both, say). */
+async function rewrite(): Promise<void> {
+  const all = JSON.parse(await Deno.readTextFile(`${BENCH}/results.json`)) as {
+    date: string;
+    machine: Record<string, string>;
+    metrics: MetricResult[];
+  };
+  await Deno.writeTextFile(
+    `${BENCH}/results.md`,
+    markdown(all.metrics.flatMap((r) => r.rows), all.machine, all.metrics, all.date),
+  );
+  await commandOutput(Deno.execPath(), ["fmt", `${BENCH}/results.json`, `${BENCH}/results.md`]);
+  log("wrote bench/results.md from bench/results.json");
+}
+
 async function main(): Promise<void> {
+  if (Deno.args.includes("--rewrite")) return await rewrite();
   const merge = Deno.args.includes("--merge");
   const only = Deno.args.filter((arg) => arg !== "--merge");
   if (merge && only.length === 0) throw new Error("--merge needs the names of the metrics to run");
