@@ -34,6 +34,7 @@ import {
 } from "../errors.ts";
 import { defaultLogger, type Logger } from "../log.ts";
 import type { WatchStreams } from "../provider.ts";
+import { setImmediate } from "node:timers";
 import { delay } from "../_abort.ts";
 import { backoff, type BackoffOptions } from "../_backoff.ts";
 import type { HttpResponse } from "../_http/client.ts";
@@ -45,11 +46,11 @@ import { StreamPosition } from "./_watch_position.ts";
 import { DEFAULT_BACKOFF } from "./_watch_retry.ts";
 import {
   type ContainerState,
+  EventLineParser,
   type EventsQuery,
   idSet,
   lineTimeNano,
   mayConcern,
-  parseEventLine,
 } from "./_watch_wire.ts";
 
 export type { WatchClient } from "./_watch_daemon.ts";
@@ -110,6 +111,7 @@ export class WatchHub {
   /** Set when a delivery left a consumer behind: the reader then yields before the next chunk. */
   #behind = false;
   #seq = 0;
+  #parser = new EventLineParser();
   #ring: (string | undefined)[] = new Array(RING_SIZE);
   #sink: LineSink = {
     line: (text) => this.#onLine(text),
@@ -244,7 +246,7 @@ export class WatchHub {
       const text = this.#ring[i % RING_SIZE];
       if (text === undefined || !mayConcern(text, only)) continue;
       try {
-        const event = parseEventLine(text, lineTimeNano(text));
+        const event = this.#parser.parse(text, lineTimeNano(text));
         if (event?.id === watch.id) watch.deliver(event);
       } catch {
         // Reported when it arrived.
@@ -394,7 +396,7 @@ export class WatchHub {
         if (this.#behind) {
           // Lets consumers that read catch up before the next burst; a stalled one is not waited for.
           this.#behind = false;
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
       splitter.end(this.#sink);
@@ -412,7 +414,7 @@ export class WatchHub {
     if (this.#registered === 0 || !mayConcern(text, this.#watched)) return;
     let event;
     try {
-      event = parseEventLine(text, timeNano);
+      event = this.#parser.parse(text, timeNano);
     } catch (error) {
       this.#broadcast(
         new ProviderError(`${this.#prefix}: skipped an event: ${(error as Error).message}`, {
