@@ -11,13 +11,13 @@
  * @module
  */
 
-import { delay, timeoutSignal } from "../_abort.ts";
-import { HttpClient, type HttpResponse } from "../_http/client.ts";
+import { delay, timeoutSignal } from "../_internal/abort.ts";
+import { HttpClient, type HttpResponse } from "../_internal/http/client.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
 import { answerError, type RawAnswer, type RequestContext } from "./_errors.ts";
-import { backoff } from "../_backoff.ts";
+import { backoff } from "../_internal/backoff.ts";
 import { RETRY_BACKOFF } from "./_timing.ts";
 
 /** A parameter value: booleans go out as PVE's `1`/`0`. */

@@ -7,7 +7,7 @@ import {
   type RawResponse,
   RawTlsClient,
   startFakePve,
-} from "./_fake_pve/mod.ts";
+} from "./_fakes/pve/mod.ts";
 
 const TOKEN = { Authorization: "PVEAPIToken=idle@pve!watch=s3cret" };
 const API = "/api2/json";
@@ -537,6 +537,7 @@ Deno.test("startFakePve() can drop connections and gzips large bodies", async (t
       method: "GET",
       path: `${API}/version`,
       query: {},
+      params: {},
       auth: "token",
       status: 0,
     }]);

@@ -5,7 +5,7 @@ import {
   lineTimeNano,
   parseEventLine,
   type WireEvent,
-} from "../../docker/_watch_wire.ts";
+} from "../../docker/_watch/_wire.ts";
 
 const ID = "6ce8c045766813b1d27460698caa237c46c1f756640ddc013254a04be5380fbe";
 

@@ -1,0 +1,143 @@
+/**
+ * The response `HttpClient.request()` resolves with: its interface and the
+ * implementation over a body reader.
+ *
+ * @module
+ */
+
+import type { BodyReader } from "./_body.ts";
+import type { ResponseHead } from "./_response_head.ts";
+
+const decoder = new TextDecoder();
+
+/** A response whose head has arrived; the body is read on demand. */
+export interface HttpResponse extends AsyncDisposable {
+  /** The status code. */
+  readonly status: number;
+  /** The reason phrase exactly as the server sent it (may be empty). */
+  readonly statusText: string;
+  /** The header fields. */
+  readonly headers: Headers;
+  /**
+   * Reads the next piece of the body (de-chunked). Call it again only after
+   * the previous call settled.
+   *
+   * @returns A piece the caller owns (never overwritten later), or `null` at the end.
+   * @throws {Deno.errors.InvalidData} When the body framing is malformed.
+   * @throws {Deno.errors.UnexpectedEof} When the connection closes early.
+   */
+  read(): Promise<Uint8Array | null>;
+  /**
+   * Reads the whole body.
+   *
+   * @returns The body.
+   */
+  bytes(): Promise<Uint8Array>;
+  /**
+   * Reads the whole body as UTF-8 text.
+   *
+   * @returns The text.
+   */
+  text(): Promise<string>;
+  /**
+   * Reads the whole body and parses it as JSON.
+   *
+   * @returns The parsed value.
+   * @throws {SyntaxError} When the body is not JSON.
+   */
+  json(): Promise<unknown>;
+  /** Drops the rest of the body; unless it was fully read, the connection is closed. */
+  cancel(): void;
+}
+
+/**
+ * An {@linkcode HttpResponse} over a {@linkcode BodyReader}. Calls `finish`
+ * exactly once: with `true` when the body was read to its end on a connection
+ * that may be reused, with `false` when it failed or was cancelled.
+ */
+export class BodyResponse implements HttpResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  #body: BodyReader;
+  #finish: ((reuse: boolean) => void) | undefined;
+  #cancelled = false;
+  #failed = false;
+  #error: unknown;
+
+  /**
+   * Wraps a parsed head and its body.
+   *
+   * @param head The status line and headers.
+   * @param body The body reader.
+   * @param finish Hands the connection back (`true`) or closes it (`false`).
+   */
+  constructor(head: ResponseHead, body: BodyReader, finish: (reuse: boolean) => void) {
+    this.status = head.status;
+    this.statusText = head.statusText;
+    this.headers = head.headers;
+    this.#body = body;
+    this.#finish = finish;
+    if (body.done) this.#end(body.reusable);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#finish === undefined) {
+      if (this.#failed) throw this.#error;
+      return null;
+    }
+    try {
+      const piece = await this.#body.read();
+      if (this.#body.done) this.#end(this.#body.reusable);
+      return piece;
+    } catch (error) {
+      if (this.#cancelled) return null;
+      this.#failed = true;
+      this.#error = error;
+      this.#end(false);
+      throw error;
+    }
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    const pieces: Uint8Array[] = [];
+    let length = 0;
+    for (let piece; (piece = await this.read()) !== null;) {
+      pieces.push(piece);
+      length += piece.byteLength;
+    }
+    if (pieces.length === 1) return pieces[0];
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const piece of pieces) {
+      bytes.set(piece, offset);
+      offset += piece.byteLength;
+    }
+    return bytes;
+  }
+
+  async text(): Promise<string> {
+    return decoder.decode(await this.bytes());
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  cancel(): void {
+    if (this.#finish === undefined) return;
+    this.#cancelled = true;
+    this.#end(false);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.cancel();
+    return Promise.resolve();
+  }
+
+  #end(reuse: boolean): void {
+    const finish = this.#finish;
+    this.#finish = undefined;
+    finish?.(reuse);
+  }
+}
