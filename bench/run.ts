@@ -54,7 +54,7 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     file: "proxmox_watch",
     timeout: 120,
     how:
-      "500 CTs on the fake PVE (another process) watched at once, on 1 node and spread over 5; requests per second at the fake over a 13 s window in which 32 CTs flip state (two every 760 ms, evenly over a poll's phases), and the time from each flip to its event. Baseline: GoDoxy's one status/current poll per CT per second (bench/baselines/), starts spread over a second.",
+      "500 CTs on the fake PVE (another process) watched at once, on 1 node and spread over 5; requests at the fake over a 13 s window in which 32 CTs flip state (two every 760 ms, evenly over a poll's phases): list requests per 1 s interval against the number of nodes with watched CTs, task reads against the running→stopped flips (the floor at equal detection latency), and the time from each flip to its event. Baseline: GoDoxy's one status/current poll per CT per second (bench/baselines/), starts spread over a second.",
   },
 ];
 

@@ -3,8 +3,11 @@
  * least one watched CT is asked `GET /nodes/{node}/lxc` (live, unlike
  * `/cluster/resources`, which lags up to 10 s) once per interval; each
  * change of a CT between running and not running is told to its watches.
- * Whether a stop was a suspend, or a start a resume, comes from the CT's
- * latest power task, read once per change. A CT missing from its node's
+ * Whether a stop was a suspend comes from the CT's latest power task, read
+ * once per running→stopped change and never otherwise; a CT that runs again
+ * after a suspend the watch saw was resumed, otherwise started. So an
+ * interval costs one list request per node with watched CTs, plus one task
+ * read per CT that stopped. A CT missing from its node's
  * list is looked up in the cluster (`/cluster/resources`, whose node is
  * current): a migrated CT is followed to its new node, one the cluster no
  * longer has is reported destroyed.
@@ -296,6 +299,16 @@ class NodePoll {
         return;
       }
       if (running === (subscriber.last === "running")) return;
+      if (running) {
+        // Up again: a resume when the watch saw the CT suspended, a start otherwise. No task read.
+        const action = subscriber.last === "paused"
+          ? Action.ContainerUnpause
+          : Action.ContainerStart;
+        subscriber.last = "running";
+        subscriber.event(action);
+        return;
+      }
+      // Down: a suspend (CRIU checkpoint) leaves the CT stopped too; its latest task tells.
       let task: TaskSummary | undefined;
       try {
         task = await latestTask(ct.vmid);
@@ -303,16 +316,10 @@ class NodePoll {
         if (signal.aborted) return;
         subscriber.error(error);
       }
-      const action = running
-        ? (task?.type === "vzresume" ? Action.ContainerUnpause : Action.ContainerStart)
-        : (task?.type === "vzsuspend" && (task.status === undefined || isTaskOk(task.status))
-          ? Action.ContainerPause
-          : Action.ContainerStop);
-      subscriber.last = running
-        ? "running"
-        : action === Action.ContainerPause
-        ? "paused"
-        : "stopped";
+      const suspended = task?.type === "vzsuspend" &&
+        (task.status === undefined || isTaskOk(task.status));
+      const action = suspended ? Action.ContainerPause : Action.ContainerStop;
+      subscriber.last = suspended ? "paused" : "stopped";
       subscriber.event(action);
     }));
   }
