@@ -389,7 +389,8 @@ export class WatchHub {
     const splitter = new LineSplitter({ maxLineLength: this.#maxLineLength });
     try {
       for (;;) {
-        const chunk = await response.read();
+        // Transient: the splitter keeps nothing of a chunk, so the read buffer is reused.
+        const chunk = await response.read({ transient: true });
         if (signal.aborted) return;
         if (chunk === null) break;
         splitter.push(chunk, this.#sink);
