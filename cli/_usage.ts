@@ -4,6 +4,12 @@
  * @module
  */
 
+import { CONTAINER_SIGNALS } from "../mod.ts";
+
+/** The signals with their `SIG` prefix, then the short names, as the help lists them. */
+const SIGNALS_WITH_PREFIX = CONTAINER_SIGNALS.filter((s) => s.startsWith("SIG")).join(", ");
+const SIGNALS_SHORT = CONTAINER_SIGNALS.filter((s) => s !== "" && !s.startsWith("SIG")).join(", ");
+
 /** One line, printed under every usage error. */
 export const USAGE =
   "usage: idlewatcher docker <container> <command> [flags] | idlewatcher proxmox <node>/<vmid> <command> [flags] (--help for more)";
@@ -16,6 +22,9 @@ Usage:
   idlewatcher docker  <container>    <command> [flags]
   idlewatcher proxmox <node>/<vmid>  <command> [flags]
 
+  On Proxmox, <vmid> is an LXC container (CT) or a QEMU virtual machine (VM): the cluster
+  says which, and the output names it ("started VM pve/100"; --json adds "guest": "qemu").
+
 Commands:
   status                           print the status: running, stopped, paused or error
   start                            start the container (already running is success)
@@ -23,15 +32,16 @@ Commands:
                                    send S (default: the container's stop signal), wait up to
                                    SECONDS (default 10), then kill it
   kill  [--signal S]               send S (default SIGKILL; Proxmox: a hard stop)
-  pause                            freeze the container
-  unpause                          thaw the container
+  pause                            freeze the container (Proxmox: a VM frozen in memory,
+                                   a CT's CRIU checkpoint)
+  unpause                          thaw the container (or wake a hibernated VM)
   watch                            print lifecycle events until Ctrl-C or the container's
                                    removal; transient errors go to stderr, the watch keeps going
   wait  <status> [--timeout SECONDS]
                                    return when the container is <status> (running, stopped,
                                    paused or error); without --timeout, wait until Ctrl-C
 
-  Signals: SIGINT, SIGTERM, SIGKILL, SIGQUIT, SIGHUP (or INT, TERM, KILL, QUIT, HUP).
+  Signals: ${SIGNALS_WITH_PREFIX} (or ${SIGNALS_SHORT}).
 
 Global flags:
   --json                           machine-readable output: one JSON object per line

@@ -16,7 +16,9 @@ import { HttpClient, type HttpResponse } from "../_internal/http/client.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
-import { answerError, type RawAnswer, type RequestContext } from "./_errors.ts";
+import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
+import { PATHS } from "./_api.ts";
+import { answerError, type RawAnswer } from "./_errors.ts";
 import { backoff } from "../_internal/backoff.ts";
 import { RETRY_BACKOFF } from "./_timing.ts";
 
@@ -147,17 +149,17 @@ export class Transport {
 
   #login = async (userid: string, password: string, signal: AbortSignal): Promise<Ticket> => {
     const context = { what: `log in to ${this.#config.origin} as ${userid}`, action: "login" };
-    const answer = await this.#exchange("POST", `${this.#config.basePath}/access/ticket`, {
+    const answer = await this.#exchange("POST", `${this.#config.basePath}${PATHS.ticket}`, {
       headers: {},
       body: encodeParams({ username: userid, password }),
       signal,
       context,
       retryOnStale: false,
     });
-    if (answer.status !== 200) throw answerError(answer, "/access/ticket", context);
+    if (answer.status !== 200) throw answerError(answer, PATHS.ticket, context);
     const data = parseData(answer, context) as Partial<Ticket> | null;
     if (typeof data?.ticket !== "string" || typeof data.CSRFPreventionToken !== "string") {
-      throw new ProviderError(`Cannot ${context.what}: PVE answered without a ticket`, {
+      throw new ProviderError(`${failurePrefix(context)}: PVE answered without a ticket`, {
         runtime: "proxmox",
         action: "login",
       });
@@ -214,7 +216,7 @@ export class Transport {
       response?.cancel();
       if (timeout.aborted && !request.signal?.aborted && !this.#closing.signal.aborted) {
         throw new TimeoutError(
-          `Cannot ${request.context.what}: no answer from ${this.#config.origin} within ${
+          `${failurePrefix(request.context)}: no answer from ${this.#config.origin} within ${
             this.#config.timeoutMs / 1000
           } s`,
           {
@@ -243,7 +245,7 @@ export class Transport {
     if (this.#closing.signal.aborted) return this.#closing.signal.reason;
     if (error instanceof ProviderError) return error;
     if (error instanceof TypeError) {
-      return new InvalidArgumentError(`Cannot ${context.what}: ${error.message}`, {
+      return new InvalidArgumentError(`${failurePrefix(context)}: ${error.message}`, {
         runtime: "proxmox",
         action: context.action,
         container: context.container,
@@ -301,7 +303,7 @@ function parseData(answer: RawAnswer, context: RequestContext): unknown {
     return (JSON.parse(answer.body) as { data?: unknown } | null)?.data ?? null;
   } catch (error) {
     throw new ProviderError(
-      `Cannot ${context.what}: PVE answered ${answer.status} with a body that is not JSON`,
+      `${failurePrefix(context)}: PVE answered ${answer.status} with a body that is not JSON`,
       { runtime: "proxmox", action: context.action, container: context.container, cause: error },
     );
   }
@@ -324,7 +326,7 @@ function connectionError(
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new ConnectionError(
-    `Cannot ${context.what}: cannot talk to ${config.origin}: ${reason}${hint}`,
+    `${failurePrefix(context)}: cannot talk to ${config.origin}: ${reason}${hint}`,
     { runtime: "proxmox", action: context.action, container: context.container, cause: error },
   );
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ApiError, ConnectionError, NotFoundError, TimeoutError } from "../../errors.ts";
+import { ApiError, ConnectionError, NotFoundError, TaskError, TimeoutError } from "../../errors.ts";
 import { newProxmoxProvider, type Provider, ProxmoxClient } from "../../proxmox/mod.ts";
 import { MemoryLogger, requestLines, SECRET, setup, TOKEN_ID, until } from "./_setup.ts";
 
@@ -130,10 +130,14 @@ Deno.test("ProxmoxProvider.containerPause() suspends; containerUnpause() resumes
     const error = await provider.containerPause().catch((error) => error);
     assert.ok(error instanceof ApiError, String(error));
     assert.equal(error.status, 0);
+    assert.ok(error instanceof TaskError, String(error));
+    assert.equal(error.name, "TaskError");
+    assert.equal(error.task, "vzsuspend");
     assert.equal(
-      error.serverMessage,
+      error.exitStatus,
       "command 'lxc-checkpoint -n 101 -s -D /var/lib/vz/dump' failed: exit code 1",
     );
+    assert.equal(error.serverMessage, error.exitStatus);
     assert.match(error.message, /CRIU/);
     assert.match(error.message, /containerStop/);
     assert.equal(s.fake.ct(101)?.status, "running");
@@ -224,6 +228,9 @@ Deno.test("ProxmoxProvider rejects with a failed task's exit status", async (t) 
     const error = await provider.containerStart().catch((error) => error);
     assert.ok(error instanceof ApiError, String(error));
     assert.equal(error.status, 0);
+    assert.ok(error instanceof TaskError, String(error));
+    assert.equal(error.task, "vzstart");
+    assert.equal(error.exitStatus, "CT is locked (backup)");
     assert.equal(error.serverMessage, "CT is locked (backup)");
     assert.equal(error.action, "start");
     assert.equal(error.container, "101");
@@ -424,7 +431,11 @@ Deno.test("newProxmoxProvider() rejects an unknown node with a NotFoundError lis
     await assert.rejects(newProxmoxProvider("nope", 101, { client: s.client }), unknownNode);
     assert.deepEqual(
       s.fake.requests.map((r) => `${r.method} ${r.path.replace(/^\/api2\/json/, "")} ${r.status}`),
-      ["GET /nodes/nope/lxc/101/status/current 500", "GET /nodes 200"],
+      [
+        "GET /cluster/resources 200", // the guest's kind
+        "GET /nodes/nope/lxc/101/status/current 500",
+        "GET /nodes 200",
+      ],
     );
   });
   await t.step("with a client of its own", async () => {

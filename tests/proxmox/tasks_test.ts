@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
+import { taskStatusPath } from "../../proxmox/_api.ts";
 import { clientCore } from "../../proxmox/client.ts";
 import { newProxmoxProvider, ProxmoxClient } from "../../proxmox/mod.ts";
-import {
-  archiveEstimate,
-  isTaskOk,
-  parseUpid,
-  TaskEnds,
-  taskStatusPath,
-  type Upid,
-} from "../../proxmox/_tasks.ts";
+import { archiveEstimate, isTaskOk, parseUpid, TaskEnds, type Upid } from "../../proxmox/_tasks.ts";
 import { requestLines, setup } from "./_setup.ts";
 import { learnTaskEnd, taskCheckTimes, type TaskEnd } from "../../proxmox/_timing.ts";
 
