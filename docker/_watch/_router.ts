@@ -12,7 +12,8 @@ import { failurePrefix, restate } from "../../_internal/errdefs.ts";
 import { ProviderError } from "../../errors.ts";
 import type { ContainerWatch } from "./_container.ts";
 import { WatchLoggers } from "./_loggers.ts";
-import { EventLineParser, idSet, lineTimeNano, mayConcern } from "./_wire.ts";
+import { EventLineParser } from "./_line_parser.ts";
+import { idSet, lineTimeNano, mayConcern } from "./_wire.ts";
 
 /** Lines kept to hand a new watch what arrived while its container was inspected. */
 export const RING_SIZE = 256;

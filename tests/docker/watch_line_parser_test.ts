@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { EventLineParser } from "../../docker/_watch/_line_parser.ts";
 import {
   EventFormatError,
-  EventLineParser,
   lineTimeNano,
   parseEventLine,
   type WireEvent,
