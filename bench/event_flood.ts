@@ -17,7 +17,7 @@
  *   consumer, wall clocks of one machine).
  *
  * Every run is a fresh fake and a fresh client process; clients alternate in
- * a rotating order within each round; 5 rounds; medians, and ratios as the
+ * a rotating order within each round; 7 rounds; medians, and ratios as the
  * median of the per-round ratios. Every run checks that every watched event
  * arrived, none dropped, and no `force-reloaded` came. In each flood round a
  * sink client (the C program again, reading and counting lines) measures
@@ -47,8 +47,8 @@ import {
 } from "./_harness.ts";
 import { type DockerModule, dockerWatchBuilt, loadDocker } from "./_ours.ts";
 
-/** Rounds (5; `FLOOD_ROUNDS` sets fewer for a quick look, or more). */
-const ROUNDS = Number(Deno.env.get("FLOOD_ROUNDS") ?? 5);
+/** Rounds: 7, as flood rates swing round to round on a busy machine (`FLOOD_ROUNDS` overrides). */
+const ROUNDS = Number(Deno.env.get("FLOOD_ROUNDS") ?? 7);
 const RUN_TIMEOUT_MS = 60_000;
 const FLOOD_EVENTS = 200_000;
 const PACED_SECONDS = 2;
