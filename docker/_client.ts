@@ -11,7 +11,7 @@
  */
 
 import { raceSignal } from "../_abort.ts";
-import { HttpClient, type HttpResponse } from "../_http/client.ts";
+import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_http/client.ts";
 import { type DialTarget, hostPort } from "../_http/dial.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -78,6 +78,12 @@ export function failurePrefix(context: Pick<RequestContext, "action" | "containe
 const decoder = new TextDecoder();
 
 /**
+ * The largest answer read whole (inspect, errors, version): 4 MiB, far above
+ * any real one. Event streams are not read whole and have a per-line limit.
+ */
+export const MAX_ANSWER_SIZE: number = 4 * 1024 * 1024;
+
+/**
  * Turns a daemon's error answer into a {@linkcode NotFoundError} (404) or an
  * {@linkcode ApiError}, keeping the daemon's own message (`message`, and
  * Podman's `cause` when the message does not already contain it).
@@ -142,12 +148,22 @@ export class DockerClient {
    * @param host The resolved host.
    * @param target Where to dial, with the TLS material.
    * @param key The key this client is shared under.
+   * @param limits The most connections it opens at once.
    */
-  constructor(host: DockerHost, target: DialTarget, key: string) {
+  constructor(
+    host: DockerHost,
+    target: DialTarget,
+    key: string,
+    limits: { maxConnections?: number } = {},
+  ) {
     this.url = host.url;
     this.#host = host;
     this.#key = key;
-    this.#http = new HttpClient({ target });
+    this.#http = new HttpClient({
+      target,
+      maxConnections: limits.maxConnections,
+      maxBodySize: MAX_ANSWER_SIZE,
+    });
   }
 
   /**
@@ -240,6 +256,13 @@ export class DockerClient {
     if (request.signal?.aborted) return request.signal.reason;
     if (error instanceof ConnectionError) return error;
     const { context } = request;
+    if (error instanceof BodyTooLargeError) {
+      return new ConnectionError(
+        `${failurePrefix(context)}: the answer of the daemon at ${this.url} is too large ` +
+          `(${error.message.replace(/^The answer is /, "")}); the connection was dropped`,
+        { cause: error, runtime: "docker", ...pick(context) },
+      );
+    }
     return new ConnectionError(
       `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ${
         connectionHint(this.#host, error)
@@ -353,19 +376,24 @@ const clients = new Map<string, DockerClient>();
  * Returns the shared client for `host`, creating it on first use. Each call
  * must be matched by one {@linkcode DockerClient.release}.
  *
- * @param host The resolved host; equal hosts share a client.
+ * @param host The resolved host; equal hosts (and limits) share a client.
  * @param loadTarget Builds the dial target (reads the TLS files); called only for a new client.
+ * @param limits The most connections the client opens at once.
  * @returns The client.
  * @throws What `loadTarget` throws.
  */
-export function acquireDockerClient(host: DockerHost, loadTarget: () => DialTarget): DockerClient {
-  const key = JSON.stringify(host);
+export function acquireDockerClient(
+  host: DockerHost,
+  loadTarget: () => DialTarget,
+  limits: { maxConnections?: number } = {},
+): DockerClient {
+  const key = JSON.stringify([host, limits.maxConnections ?? null]);
   const shared = clients.get(key);
   if (shared !== undefined) {
     shared.acquire();
     return shared;
   }
-  const client = new DockerClient(host, loadTarget(), key);
+  const client = new DockerClient(host, loadTarget(), key, limits);
   clients.set(key, client);
   return client;
 }

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { checkMaxConnections } from "../_validate.ts";
 import { defaultLogger, type Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { checkContainerId } from "./_api.ts";
@@ -102,6 +103,13 @@ export interface DockerProviderConfig {
    * @default {undefined}
    */
   tls?: DockerTlsConfig;
+  /**
+   * The most connections open to the daemon at once, shared by the
+   * providers of the same host; more calls wait their turn, each within its
+   * own deadline and signal.
+   * @default {32}
+   */
+  maxConnections?: number;
   /** Receives a DEBUG line per API call and an ERROR line per failed operation worth
    * reporting; {@linkcode Logger} says which.
    * @default {defaultLogger} */
@@ -127,8 +135,9 @@ export interface DockerProviderConfig {
  * @param config Where the daemon is; `{}` follows the docker CLI's rules.
  * @param containerId The container's id (or a unique prefix) or name.
  * @returns The provider; close it (or `using` it) to free the connections.
- * @throws {InvalidArgumentError} For an empty id or one with `/`, `?`, `#`,
- * `..` or control characters, a bad URL or scheme, TLS settings that do not
+ * @throws {InvalidArgumentError} For an id that is not a string, is empty,
+ * only dots, longer than 256 characters, or has `/`, `?`, `#` or control
+ * characters; a bad URL or scheme, a bad `maxConnections`, TLS settings that do not
  * fit the host, unreadable TLS files, or an environment variable the program
  * may not read (the message names the flag).
  *
@@ -144,6 +153,9 @@ export interface DockerProviderConfig {
 export function newDockerProvider(config: DockerProviderConfig, containerId: string): Provider {
   const container = checkContainerId(containerId);
   const host = resolveDockerHost(config, denoEnv);
-  const client = acquireDockerClient(host, () => loadDialTarget(host, denoReadTextFile));
+  const maxConnections = checkMaxConnections(config.maxConnections, "docker");
+  const client = acquireDockerClient(host, () => loadDialTarget(host, denoReadTextFile), {
+    maxConnections,
+  });
   return new DockerProvider(client, container, config.logger ?? defaultLogger);
 }

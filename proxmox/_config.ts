@@ -6,6 +6,7 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
+import { checkMaxConnections } from "../_validate.ts";
 import { defaultLogger, type Logger } from "../log.ts";
 import type { ProxmoxConfig } from "./client.ts";
 
@@ -29,6 +30,8 @@ export interface ResolvedConfig {
   timeoutMs: number;
   /** Between two status polls of a node, in milliseconds. */
   watchIntervalMs: number;
+  /** The most connections open to the cluster at once. */
+  maxConnections: number | undefined;
   logger: Logger;
 }
 
@@ -43,10 +46,21 @@ function fail(message: string): never {
   throw new InvalidArgumentError(message, { runtime: "proxmox" });
 }
 
-function positiveSeconds(value: number | undefined, name: string, fallback: number): number {
+/** The shortest `watchInterval`, in seconds: PVE's own status refresh is far slower. */
+export const MIN_WATCH_INTERVAL = 0.1;
+
+function positiveSeconds(
+  value: number | undefined,
+  name: string,
+  fallback: number,
+  min = 0,
+): number {
   if (value === undefined) return fallback * 1000;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    fail(`Invalid Proxmox ${name}: ${String(value)}: expected a positive number of seconds`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value < min) {
+    fail(
+      `Invalid Proxmox ${name}: ${String(value)}: expected a positive number of seconds` +
+        (min > 0 ? `, at least ${min}` : ""),
+    );
   }
   return value * 1000;
 }
@@ -148,7 +162,13 @@ export function resolveConfig(config: ProxmoxConfig): ResolvedConfig {
     caFile: config.caFile,
     caCerts: config.caCerts ?? [],
     timeoutMs: positiveSeconds(config.timeout, "timeout", 30),
-    watchIntervalMs: positiveSeconds(config.watchInterval, "watchInterval", 1),
+    watchIntervalMs: positiveSeconds(
+      config.watchInterval,
+      "watchInterval",
+      1,
+      MIN_WATCH_INTERVAL,
+    ),
+    maxConnections: checkMaxConnections(config.maxConnections, "proxmox"),
     logger: config.logger ?? defaultLogger,
   };
 }

@@ -22,7 +22,7 @@ import {
   type WatchStreams,
 } from "../provider.ts";
 import { isConfigMissing, type RequestContext } from "./_errors.ts";
-import { clusterGuests } from "./_guests.ts";
+import { clusterGuests, NODE_NAME } from "./_guests.ts";
 import { isSuspended, isTaskOk, latestPowerTask, parseUpid, waitForTask } from "./_tasks.ts";
 import { backoff } from "../_backoff.ts";
 import { POLL_BACKOFF } from "./_timing.ts";
@@ -70,7 +70,6 @@ const RESUME: PowerCall = { action: "resume", verb: "unpause", target: Container
 
 const VMID_MIN = 100;
 const VMID_MAX = 999_999_999;
-const HOST_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
 /**
  * Creates the provider of LXC container `vmid` on `nodeName`. Checks the
@@ -121,7 +120,7 @@ export async function newProxmoxProvider(
       { runtime: "proxmox", container: String(vmid) },
     );
   }
-  if (typeof nodeName !== "string" || (nodeName !== "" && !HOST_LABEL.test(nodeName))) {
+  if (typeof nodeName !== "string" || (nodeName !== "" && !NODE_NAME.test(nodeName))) {
     throw new InvalidArgumentError(
       `Invalid node name ${
         JSON.stringify(nodeName)

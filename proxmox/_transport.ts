@@ -12,7 +12,7 @@
  */
 
 import { delay, timeoutSignal } from "../_abort.ts";
-import { HttpClient, type HttpResponse } from "../_http/client.ts";
+import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_http/client.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
@@ -42,6 +42,11 @@ export interface TransportOptions extends TicketTimes {}
 // that a write is never sent on a connection the server is closing.
 const IDLE_TIMEOUT_MS = 4_000;
 const GET_RETRIES = 3;
+/**
+ * The largest answer read, 8 MiB: a cluster's resource list of thousands of
+ * guests fits many times over; a longer answer is refused while it arrives.
+ */
+const MAX_ANSWER_SIZE = 8 * 1024 * 1024;
 const RETRIABLE_STATUS = new Set([502, 503, 595, 596]);
 
 /** One cluster's API: sends requests and returns their `data`. */
@@ -281,6 +286,8 @@ export class Transport {
     const http = new HttpClient({
       target: { transport: "tls", hostname, port, caCerts: certs.length ? certs : undefined },
       idleTimeout: IDLE_TIMEOUT_MS,
+      maxConnections: this.#config.maxConnections,
+      maxBodySize: MAX_ANSWER_SIZE,
     });
     if (this.#closing.signal.aborted) http.close();
     return http;
@@ -321,6 +328,13 @@ function connectionError(
     hint = "; give the cluster's CA (/etc/pve/pve-root-ca.pem) with caFile or caCerts";
   } else if (method !== undefined && method !== "GET") {
     hint = "; the request may or may not have reached PVE";
+  }
+  if (error instanceof BodyTooLargeError) {
+    return new ConnectionError(
+      `Cannot ${context.what}: the answer of ${config.origin} is too large ` +
+        `(${error.message.replace(/^The answer is /, "")}); the connection was dropped`,
+      { runtime: "proxmox", action: context.action, container: context.container, cause: error },
+    );
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new ConnectionError(

@@ -48,9 +48,15 @@ export interface ProxmoxConfig {
   /** Per request, in seconds.
    * @default {30} */
   timeout?: number;
-  /** Between two status polls of a node for watches, in seconds.
+  /** Between two status polls of a node for watches, in seconds; at least 0.1.
    * @default {1} */
   watchInterval?: number;
+  /**
+   * The most connections open to the cluster at once; more calls wait their
+   * turn, each within its own deadline and signal.
+   * @default {32}
+   */
+  maxConnections?: number;
   /** Where API calls and failures are logged, as {@linkcode Logger} says. Never receives credentials.
    * @default {defaultLogger} */
   logger?: Logger;
