@@ -54,6 +54,9 @@ import {
 
 export type { WatchClient } from "./_watch_daemon.ts";
 
+/** How long a stream stays up before its loss starts the backoff over: 10 s. */
+const STABLE_STREAM_MS = 10_000;
+
 /** Settings of a {@linkcode WatchHub}. */
 export interface WatchHubOptions {
   /** How reconnections and failed starts are spaced. @default {DEFAULT_BACKOFF} */
@@ -66,6 +69,12 @@ export interface WatchHubOptions {
   maxLineLength?: number;
   /** The deadline of each ping, inspection and replay, in milliseconds. @default {30000} */
   requestTimeout?: number;
+  /**
+   * How long, in milliseconds, a stream must stay up before its loss starts
+   * the backoff over; a stream the daemon keeps closing soon after it opens
+   * is reconnected to ever more slowly. @default {10000}
+   */
+  stableAfter?: number;
 }
 
 /** Options of {@linkcode WatchHub.watch}. */
@@ -90,6 +99,7 @@ export class WatchHub {
   #client: WatchClient;
   #daemon: DaemonCalls;
   #backoff: BackoffOptions;
+  #stableAfter: number;
   #buffers: { events: number; errors: number };
   #maxLineLength: number;
   /** The loggers of the attached watches: where the stream's own lines go. */
@@ -125,6 +135,7 @@ export class WatchHub {
   constructor(client: WatchClient, options: WatchHubOptions = {}) {
     this.#client = client;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.#stableAfter = options.stableAfter ?? STABLE_STREAM_MS;
     this.#buffers = { events: options.eventBuffer ?? 1024, errors: options.errorBuffer ?? 64 };
     this.#maxLineLength = options.maxLineLength ?? 1024 * 1024;
     this.#context = { action: "watch", container: ALL, logger: this.#loggers };
@@ -285,13 +296,16 @@ export class WatchHub {
     let waits = backoff(this.#backoff);
     while (!signal.aborted) {
       let failure: unknown;
+      let liveAt = Infinity;
       try {
-        await this.#session(signal, () => waits = backoff(this.#backoff));
+        await this.#session(signal, () => liveAt = performance.now());
         failure = new ConnectionError(`${this.#prefix}: the daemon ended the event stream`);
       } catch (error) {
         failure = error;
       }
       if (signal.aborted) return;
+      // Only a stream that stayed up a while starts the waits over.
+      if (performance.now() - liveAt >= this.#stableAfter) waits = backoff(this.#backoff);
       this.#live = false;
       this.#failures++;
       this.#context.logger.debug(`Docker event stream of ${this.#client.url} lost`, {
