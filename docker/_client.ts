@@ -12,7 +12,7 @@
 
 import { raceSignal } from "../_abort.ts";
 import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_http/client.ts";
-import { type DialTarget, hostPort } from "../_http/dial.ts";
+import { type DialTarget, hostPort, isOutOfDescriptors, withoutFrames } from "../_http/dial.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { negotiateApiVersion, NOT_FOUND } from "./_api.ts";
@@ -263,12 +263,13 @@ export class DockerClient {
         { cause: error, runtime: "docker", ...pick(context) },
       );
     }
-    return new ConnectionError(
+    const failure = new ConnectionError(
       `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ${
         connectionHint(this.#host, error)
       }`,
       { cause: error, runtime: "docker", ...pick(context) },
     );
+    return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;
   }
 
   /** Adds a provider to this client's users. */

@@ -13,6 +13,7 @@
 
 import { delay, timeoutSignal } from "../_abort.ts";
 import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_http/client.ts";
+import { isOutOfDescriptors, withoutFrames } from "../_http/dial.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
@@ -337,8 +338,9 @@ function connectionError(
     );
   }
   const reason = error instanceof Error ? error.message : String(error);
-  return new ConnectionError(
+  const failure = new ConnectionError(
     `Cannot ${context.what}: cannot talk to ${config.origin}: ${reason}${hint}`,
     { runtime: "proxmox", action: context.action, container: context.container, cause: error },
   );
+  return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;
 }
