@@ -141,7 +141,7 @@ Deno.test("Proxmox calls refuse an answer larger than 8 MiB while it arrives", a
       const record: Flood = { sent: 0 };
       let requests = 0;
       await using server = HostileServer.tls(tls, async (conn) => {
-        for (let request; (request = await conn.readRequest()) !== null;) {
+        while (await conn.readRequest() !== null) {
           if (requests++ === 0) await conn.write(respond(200, CT_RUNNING));
           else return await flood(conn, framing, record);
         }

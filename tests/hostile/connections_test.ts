@@ -49,7 +49,7 @@ Deno.test("1,000 concurrent calls open at most maxConnections sockets", async (t
   await t.step("Proxmox over TLS: the default of 32", async () => {
     const tls = await pveTls();
     await using server = HostileServer.tls(tls, async (conn) => {
-      for (let request; (request = await conn.readRequest()) !== null;) {
+      while (await conn.readRequest() !== null) {
         await delay(5);
         await conn.write(respond(200, CT_RUNNING));
       }
@@ -93,7 +93,7 @@ Deno.test("A call waiting for a connection keeps its own signal and deadline", a
     const hold = Promise.withResolvers<void>();
     let requests = 0;
     await using server = HostileServer.tls(tls, async (conn) => {
-      for (let request; (request = await conn.readRequest()) !== null;) {
+      while (await conn.readRequest() !== null) {
         if (requests++ > 0) await hold.promise;
         await conn.write(respond(200, CT_RUNNING));
       }
