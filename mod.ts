@@ -19,6 +19,7 @@
 
 export {
   type CallOptions,
+  CONTAINER_SIGNALS,
   type ContainerSignal,
   ContainerStatus,
   parseContainerSignal,

@@ -16,8 +16,11 @@
  * @module
  */
 
-import { checkSignal } from "./_validate.ts";
+import { checkSignal } from "./_internal/validate.ts";
 import type { Event } from "./events/mod.ts";
+import type { ContainerSignal } from "./signals.ts";
+
+export { CONTAINER_SIGNALS, type ContainerSignal } from "./signals.ts";
 
 /**
  * The state of a container, reduced to what an idle watcher acts on.
@@ -43,23 +46,6 @@ export const ContainerStatus: {
 
 /** `"running"`, `"stopped"`, `"paused"` or `"error"` (a state no call can wake from). */
 export type ContainerStatus = typeof ContainerStatus[keyof typeof ContainerStatus];
-
-/**
- * A signal for stop or kill. `""` lets the runtime decide: the container's own
- * stop signal for stop, `SIGKILL` for kill.
- */
-export type ContainerSignal =
-  | ""
-  | "SIGINT"
-  | "SIGTERM"
-  | "SIGKILL"
-  | "SIGQUIT"
-  | "SIGHUP"
-  | "INT"
-  | "TERM"
-  | "KILL"
-  | "QUIT"
-  | "HUP";
 
 /**
  * Checks a signal name given as text, such as a command-line flag. The match

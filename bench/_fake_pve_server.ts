@@ -1,5 +1,5 @@
 /**
- * The test suite's fake PVE (tests/_fake_pve) in a process of its own, driven
+ * The test suite's fake PVE (tests/_fakes/pve) in a process of its own, driven
  * by JSON lines on stdin, so that the client under test does not share its
  * event loop:
  *
@@ -20,7 +20,7 @@
  * @module
  */
 
-import { type FakePveOptions, startFakePve } from "../tests/_fake_pve/mod.ts";
+import { type FakePveOptions, startFakePve } from "../tests/_fakes/pve/mod.ts";
 import { lineSplitter } from "./_harness.ts";
 
 const TOKEN_ID = "bench@pve!bench";

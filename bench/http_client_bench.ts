@@ -7,7 +7,7 @@
  * Run: deno bench -A bench/http_client_bench.ts
  */
 
-import { HttpClient } from "../_http/client.ts";
+import { HttpClient } from "../_internal/http/client.ts";
 
 const EVENTS = 10_000;
 const dir = Deno.makeTempDirSync();

@@ -42,7 +42,7 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     file: "proxmox_action",
     timeout: 120,
     how:
-      "The fake PVE (tests/_fake_pve, in another process) runs each start task for a time D; containerStart() against GoDoxy's fixed 300 ms task poll + status check (bench/baselines/), interleaved. Added latency = elapsed − D (median of 5); requests counted at the fake. The library learns task times per client, so three cases: D = 1,000 ms on one client after one unmeasured call (the goal's case), the first call of a fresh client, and D changing from call to call (700–1,300 ms).",
+      "The fake PVE (tests/_fakes/pve, in another process) runs each start task for a time D; containerStart() against GoDoxy's fixed 300 ms task poll + status check (bench/baselines/), interleaved. Added latency = elapsed − D (median of 5); requests counted at the fake. The library learns task times per client, so three cases: D = 1,000 ms on one client after one unmeasured call (the goal's case), the first call of a fresh client, and D changing from call to call (700–1,300 ms).",
   },
   {
     file: "proxmox_watch",

@@ -10,9 +10,14 @@
  * @module
  */
 
-import { raceSignal } from "../_abort.ts";
-import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_http/client.ts";
-import { type DialTarget, hostPort, isOutOfDescriptors, withoutFrames } from "../_http/dial.ts";
+import { raceSignal } from "../_internal/abort.ts";
+import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
+import {
+  type DialTarget,
+  hostPort,
+  isOutOfDescriptors,
+  withoutFrames,
+} from "../_internal/http/dial.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { negotiateApiVersion, NOT_FOUND } from "./_api.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { DialTarget } from "../_http/dial.ts";
+import type { DialTarget } from "../_internal/http/dial.ts";
 import { InvalidArgumentError } from "../errors.ts";
 
 /** TLS files for a TCP host, as paths. */

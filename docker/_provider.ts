@@ -6,8 +6,8 @@
  */
 
 import { ApiError, ProviderError, TimeoutError } from "../errors.ts";
-import { logFailure } from "../_log_failure.ts";
-import { checkSignal, checkStopTimeout } from "../_validate.ts";
+import { logFailure } from "../_internal/log_failure.ts";
+import { checkSignal, checkStopTimeout } from "../_internal/validate.ts";
 import type { Logger } from "../log.ts";
 import type {
   CallOptions,
@@ -26,9 +26,9 @@ import {
   STOP_SIGNAL_API_VERSION,
 } from "./_api.ts";
 import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
-import { timeoutSignal } from "../_abort.ts";
+import { timeoutSignal } from "../_internal/abort.ts";
 import { withDeadline } from "./_deadline.ts";
-import { watchHub } from "./_watch.ts";
+import { watchHub } from "./_watch/hub.ts";
 
 /** The deadline of a call that does not stop a container. */
 export const CALL_DEADLINE_MS = 30_000;

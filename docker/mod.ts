@@ -22,7 +22,7 @@
  * @module
  */
 
-import { checkMaxConnections } from "../_validate.ts";
+import { checkMaxConnections } from "../_internal/validate.ts";
 import { defaultLogger, type Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { checkContainerId } from "./_api.ts";

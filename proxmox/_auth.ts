@@ -10,7 +10,7 @@
  * @module
  */
 
-import { raceSignal } from "../_abort.ts";
+import { raceSignal } from "../_internal/abort.ts";
 import { ApiError } from "../errors.ts";
 
 /** What a login answers (`data` of `POST /access/ticket`). */

@@ -6,9 +6,59 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
-import { checkMaxConnections } from "../_validate.ts";
+import { checkMaxConnections } from "../_internal/validate.ts";
 import { defaultLogger, type Logger } from "../log.ts";
-import type { ProxmoxConfig } from "./client.ts";
+
+/**
+ * How to reach and authenticate to a Proxmox VE cluster. Give an API token
+ * (`tokenId` and `secret`) or a user's `username` and `password`.
+ *
+ * TLS is always verified. PVE's certificate is signed by the cluster's own CA
+ * (`/etc/pve/pve-root-ca.pem` on any node): give it with `caFile` or
+ * `caCerts`. There is no switch to skip verification; the process-wide Deno
+ * flag `--unsafely-ignore-certificate-errors=<host>` does that for those who
+ * accept the risk, and this module never sets it.
+ */
+export interface ProxmoxConfig {
+  /** The API's address, such as `https://pve.example:8006`; the `/api2/json` suffix is optional. */
+  url: string;
+  /** An API token's id, `"<user>@<realm>!<token name>"`.
+   * @default {undefined} */
+  tokenId?: string;
+  /** The API token's secret.
+   * @default {undefined} */
+  secret?: string;
+  /** A user, for ticket authentication: `"root"` (with `realm`) or `"root@pam"`.
+   * @default {undefined} */
+  username?: string;
+  /** The user's password.
+   * @default {undefined} */
+  password?: string;
+  /** The realm of `username`, when `username` names none.
+   * @default {"pam"} */
+  realm?: string;
+  /** The path of the cluster's CA certificate (`pve-root-ca.pem`), read on first use.
+   * @default {undefined} */
+  caFile?: string;
+  /** PEM certificates of the cluster's CA.
+   * @default {[]} */
+  caCerts?: string[];
+  /** Per request, in seconds.
+   * @default {30} */
+  timeout?: number;
+  /** Between two status polls of a node for watches, in seconds; at least 0.1.
+   * @default {1} */
+  watchInterval?: number;
+  /**
+   * The most connections open to the cluster at once; more calls wait their
+   * turn, each within its own deadline and signal.
+   * @default {32}
+   */
+  maxConnections?: number;
+  /** Where API calls and failures are logged, as {@linkcode Logger} says. Never receives credentials.
+   * @default {defaultLogger} */
+  logger?: Logger;
+}
 
 /** How the client proves who it is. */
 export type Credentials =

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { delay } from "../_abort.ts";
-import { WatchChannel } from "../events/_watch_channel.ts";
+import { delay } from "../_internal/abort.ts";
+import { WatchChannel } from "../_internal/watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { delay, timeoutSignal } from "../_abort.ts";
-import { logFailure } from "../_log_failure.ts";
-import { checkSignal, checkStopTimeout } from "../_validate.ts";
+import { delay, timeoutSignal } from "../_internal/abort.ts";
+import { logFailure } from "../_internal/log_failure.ts";
+import { checkSignal, checkStopTimeout } from "../_internal/validate.ts";
 import {
   ApiError,
   InvalidArgumentError,
@@ -24,7 +24,7 @@ import {
 import { isConfigMissing, type RequestContext } from "./_errors.ts";
 import { clusterGuests, NODE_NAME } from "./_guests.ts";
 import { isSuspended, isTaskOk, latestPowerTask, parseUpid, waitForTask } from "./_tasks.ts";
-import { backoff } from "../_backoff.ts";
+import { backoff } from "../_internal/backoff.ts";
 import { POLL_BACKOFF } from "./_timing.ts";
 import { type ClientCore, clientCore, ProxmoxClient, type ProxmoxConfig } from "./client.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { delay } from "../_abort.ts";
+import { delay } from "../_internal/abort.ts";
 import type { RequestContext } from "./_errors.ts";
 import { learnTaskEnd, type TaskChecksSeen, taskCheckTimes, type TaskEnd } from "./_timing.ts";
 import type { Transport } from "./_transport.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { BackoffOptions } from "../_backoff.ts";
+import type { BackoffOptions } from "../_internal/backoff.ts";
 
 /**
  * Polling waits for a state change: the first check comes within tens of

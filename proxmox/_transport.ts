@@ -11,14 +11,14 @@
  * @module
  */
 
-import { delay, timeoutSignal } from "../_abort.ts";
-import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_http/client.ts";
-import { isOutOfDescriptors, withoutFrames } from "../_http/dial.ts";
+import { delay, timeoutSignal } from "../_internal/abort.ts";
+import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
+import { isOutOfDescriptors, withoutFrames } from "../_internal/http/dial.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
 import { answerError, type RawAnswer, type RequestContext } from "./_errors.ts";
-import { backoff } from "../_backoff.ts";
+import { backoff } from "../_internal/backoff.ts";
 import { RETRY_BACKOFF } from "./_timing.ts";
 
 /** A parameter value: booleans go out as PVE's `1`/`0`. */

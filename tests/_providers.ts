@@ -11,7 +11,7 @@ import type { Runtime } from "../errors.ts";
 import type { Provider } from "../provider.ts";
 import { newProxmoxProvider, ProxmoxClient } from "../proxmox/mod.ts";
 import { RecordingLogger } from "./docker/_containers.ts";
-import { startFakeEngine } from "./docker/_fake_engine.ts";
+import { startFakeEngine } from "./_fakes/docker_engine.ts";
 import { requestLines, setup, TOKEN_ID } from "./proxmox/_setup.ts";
 
 /** A provider of one container on a fake runtime; dispose it to stop both. */

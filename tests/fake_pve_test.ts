@@ -7,7 +7,7 @@ import {
   type RawResponse,
   RawTlsClient,
   startFakePve,
-} from "./_fake_pve/mod.ts";
+} from "./_fakes/pve/mod.ts";
 
 const TOKEN = { Authorization: "PVEAPIToken=idle@pve!watch=s3cret" };
 const API = "/api2/json";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MAX_STOP_TIMEOUT } from "../_validate.ts";
+import { MAX_STOP_TIMEOUT } from "../_internal/validate.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { ContainerSignal, Provider } from "../provider.ts";
 import { FIXTURES } from "./_providers.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type CliWriter, main } from "../../cli.ts";
-import { type FakePve, startFakePve } from "../_fake_pve/mod.ts";
+import { type FakePve, startFakePve } from "../_fakes/pve/mod.ts";
 import { settledWithin, tempFile } from "./_cli.ts";
 
 const TOKEN_ID = "idle@pve!main";

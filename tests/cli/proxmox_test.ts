@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type FakePve, startFakePve } from "../_fake_pve/mod.ts";
+import { type FakePve, startFakePve } from "../_fakes/pve/mod.ts";
 import { type CliResult, runCli, RunningCli, settledWithin, tempFile } from "./_cli.ts";
 
 const TOKEN_ID = "idle@pve!cli";

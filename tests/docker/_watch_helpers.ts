@@ -9,8 +9,8 @@ import type { Event } from "../../events/mod.ts";
 import type { WatchStreams } from "../../provider.ts";
 import { acquireDockerClient, type DockerClient } from "../../docker/_client.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
-import { WatchHub, type WatchHubOptions } from "../../docker/_watch.ts";
-import type { BackoffOptions } from "../../_backoff.ts";
+import { WatchHub, type WatchHubOptions } from "../../docker/_watch/hub.ts";
+import type { BackoffOptions } from "../../_internal/backoff.ts";
 
 /** Fast retries, so that tests never sleep for long. */
 export const FAST_BACKOFF: BackoffOptions = {

@@ -3,9 +3,9 @@ import { acquireDockerClient, responseError } from "../../docker/_client.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../../errors.ts";
-import { FaultProxy } from "../_fault_proxy.ts";
+import { FaultProxy } from "../_fakes/fault_proxy.ts";
 import { RecordingLogger } from "./_containers.ts";
-import { startFakeEngine } from "./_fake_engine.ts";
+import { startFakeEngine } from "../_fakes/docker_engine.ts";
 
 const unix = { ignore: Deno.build.os === "windows" };
 

@@ -3,7 +3,7 @@ import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, NotFoundError } from "../../errors.ts";
 import type { Provider } from "../../provider.ts";
 import { EngineApi, requireEngines, uniqueName } from "../_engines.ts";
-import { FaultProxy } from "../_fault_proxy.ts";
+import { FaultProxy } from "../_fakes/fault_proxy.ts";
 import { eventually, RecordingLogger, SCRIPTS, waitUntilReady } from "./_containers.ts";
 
 Deno.test("DockerProvider runs a container through start, pause, unpause, stop and kill", async (t) => {

@@ -3,7 +3,7 @@ import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, InvalidArgumentError, NotFoundError, ProviderError } from "../../errors.ts";
 import type { ContainerSignal } from "../../provider.ts";
 import { RecordingLogger } from "./_containers.ts";
-import { type FakeRoute, startFakeEngine } from "./_fake_engine.ts";
+import { type FakeRoute, startFakeEngine } from "../_fakes/docker_engine.ts";
 
 const unix = { ignore: Deno.build.os === "windows" };
 

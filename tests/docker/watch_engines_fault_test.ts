@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConnectionError } from "../../errors.ts";
 import { type Engine, EngineApi, requireEngines, uniqueName } from "../_engines.ts";
-import { FaultProxy } from "../_fault_proxy.ts";
+import { FaultProxy } from "../_fakes/fault_proxy.ts";
 import { hubFixture, poll, WatchRecorder } from "./_watch_helpers.ts";
 
 /** Exits on SIGTERM, so that stops (and a daemon shutdown) are quick. */

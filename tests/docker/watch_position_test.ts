@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StreamPosition } from "../../docker/_watch_position.ts";
+import { StreamPosition } from "../../docker/_watch/_position.ts";
 
 const line = (time: bigint, action = "start") => `{"Action":"${action}","timeNano":${time}}`;
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConnectionError } from "../../errors.ts";
-import { FakeDocker } from "../_fake_docker.ts";
-import { FaultProxy } from "../_fault_proxy.ts";
+import { FakeDocker } from "../_fakes/docker.ts";
+import { FaultProxy } from "../_fakes/fault_proxy.ts";
 import { hubFixture, poll, WatchRecorder } from "./_watch_helpers.ts";
 
 const unix = { ignore: Deno.build.os === "windows" };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { WatchHub } from "../../docker/_watch.ts";
-import { FakeDocker, randomId } from "../_fake_docker.ts";
+import { WatchHub } from "../../docker/_watch/hub.ts";
+import { FakeDocker, randomId } from "../_fakes/docker.ts";
 import { FAST_BACKOFF, openClient, poll, WatchRecorder } from "./_watch_helpers.ts";
 
 const unix = { ignore: Deno.build.os === "windows" };

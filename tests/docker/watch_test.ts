@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ConnectionError, NotFoundError } from "../../errors.ts";
-import { WatchHub } from "../../docker/_watch.ts";
+import { WatchHub } from "../../docker/_watch/hub.ts";
 import { newDockerProvider } from "../../docker/mod.ts";
-import { FakeDocker, randomId } from "../_fake_docker.ts";
+import { FakeDocker, randomId } from "../_fakes/docker.ts";
 import { RecordingLogger } from "./_containers.ts";
 import { FAST_BACKOFF, openClient, poll, WatchRecorder } from "./_watch_helpers.ts";
 

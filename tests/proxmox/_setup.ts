@@ -5,10 +5,10 @@
  * @module
  */
 
-import { raceSignal } from "../../_abort.ts";
+import { raceSignal } from "../../_internal/abort.ts";
 import type { Logger } from "../../log.ts";
 import { ProxmoxClient, type ProxmoxConfig } from "../../proxmox/mod.ts";
-import { type FakePve, type FakePveOptions, startFakePve } from "../_fake_pve/mod.ts";
+import { type FakePve, type FakePveOptions, startFakePve } from "../_fakes/pve/mod.ts";
 
 export const TOKEN_ID = "idle@pve!watcher";
 export const SECRET = "5f1c8a2e-9d4b-4c1e-8f7a-3b2d1e0c9a87";
