@@ -118,3 +118,74 @@ export function delay(ms: number, options: DelayOptions = {}): Promise<void> {
     arm(end - performance.now());
   });
 }
+
+/** A deadline combined with other signals; see {@linkcode boundedSignal}. */
+export interface BoundedSignal extends Disposable {
+  /** Aborts on the first of the given signals (with its reason) or the deadline. */
+  readonly signal: AbortSignal;
+  /** Whether the deadline, rather than one of the given signals, aborted it. */
+  readonly timedOut: boolean;
+}
+
+/**
+ * A signal that aborts on the first of `signals` or when `ms` have passed
+ * (with a `TimeoutError` `DOMException`, like `AbortSignal.timeout`).
+ * Disposing of it clears the timer and every listener at once, so that
+ * nothing is left to keep the process alive once the work it bounds has
+ * settled, however it ended. `AbortSignal.timeout` combined with
+ * `AbortSignal.any` cannot promise that.
+ *
+ * @param ms The deadline in milliseconds, capped like {@linkcode timeoutSignal}.
+ * @param signals The other signals; `undefined` entries are skipped.
+ * @returns The combined signal; dispose of it when the work is done.
+ * @throws {TypeError} When `ms` is negative or `NaN`.
+ *
+ * @example Bound a wait by 10 s and the caller's signal
+ * ```ts
+ * import { boundedSignal, delay } from "./abort.ts";
+ *
+ * const caller = new AbortController();
+ * {
+ *   using bounded = boundedSignal(10_000, [caller.signal]);
+ *   await delay(1, { signal: bounded.signal });
+ *   console.log(bounded.timedOut); // false
+ * } // The 10 s timer is cleared here.
+ * ```
+ */
+export function boundedSignal(
+  ms: number,
+  signals: readonly (AbortSignal | undefined)[],
+): BoundedSignal {
+  if (!(ms >= 0)) throw new TypeError(`Invalid deadline ${ms}: expected milliseconds, 0 or more`);
+  const controller = new AbortController();
+  let timedOut = false;
+  const sources = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  const onAbort = (event: Event) => {
+    dispose();
+    controller.abort((event.target as AbortSignal).reason);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    dispose();
+    controller.abort(new DOMException("Signal timed out.", "TimeoutError"));
+  }, Math.min(ms, MAX_TIMER_MS));
+  const dispose = () => {
+    clearTimeout(timer);
+    for (const source of sources) source.removeEventListener("abort", onAbort);
+  };
+  for (const source of sources) {
+    if (source.aborted) {
+      dispose();
+      controller.abort(source.reason);
+      break;
+    }
+    source.addEventListener("abort", onAbort);
+  }
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    [Symbol.dispose]: dispose,
+  };
+}

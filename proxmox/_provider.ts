@@ -4,7 +4,7 @@
  * @module
  */
 
-import { delay, timeoutSignal } from "../_internal/abort.ts";
+import { boundedSignal, delay } from "../_internal/abort.ts";
 import { logFailure } from "../_internal/log_failure.ts";
 import { checkSignal, checkStopTimeout } from "../_internal/validate.ts";
 import {
@@ -389,15 +389,14 @@ class ProxmoxProvider implements Provider {
     options: CallOptions | undefined,
     body: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const deadline = timeoutSignal(deadlineMs);
-    const signals = [deadline, this.#closing.signal];
-    if (options?.signal) signals.unshift(options.signal);
-    const signal = AbortSignal.any(signals);
+    // Disposed when the call settles: no timer or listener outlives it.
+    using bounded = boundedSignal(deadlineMs, [options?.signal, this.#closing.signal]);
+    const { signal } = bounded;
     try {
       signal.throwIfAborted();
       return await body(signal);
     } catch (error) {
-      if (deadline.aborted && error === deadline.reason) {
+      if (bounded.timedOut && error === signal.reason) {
         throw new TimeoutError(
           `Cannot ${context.what}: not done within ${deadlineMs / 1000} s`,
           this.#errorOptions(context.action ?? ""),

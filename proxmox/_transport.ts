@@ -11,7 +11,7 @@
  * @module
  */
 
-import { delay, timeoutSignal } from "../_internal/abort.ts";
+import { boundedSignal, delay } from "../_internal/abort.ts";
 import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
 import { isOutOfDescriptors, withoutFrames } from "../_internal/http/dial.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
@@ -184,10 +184,9 @@ export class Transport {
     },
   ): Promise<RawAnswer> {
     const started = performance.now();
-    const timeout = timeoutSignal(this.#config.timeoutMs);
-    const signals = [timeout, this.#closing.signal];
-    if (request.signal) signals.unshift(request.signal);
-    const signal = AbortSignal.any(signals);
+    // Disposed when the exchange settles: no timer or listener outlives it.
+    using bounded = boundedSignal(this.#config.timeoutMs, [request.signal, this.#closing.signal]);
+    const { signal } = bounded;
     const headers: Record<string, string> = { accept: "application/json", ...request.headers };
     if (request.body !== undefined) {
       headers["content-type"] = "application/x-www-form-urlencoded";
@@ -218,7 +217,7 @@ export class Transport {
       return answer;
     } catch (error) {
       response?.cancel();
-      if (timeout.aborted && !request.signal?.aborted && !this.#closing.signal.aborted) {
+      if (bounded.timedOut && !request.signal?.aborted && !this.#closing.signal.aborted) {
         throw new TimeoutError(
           `Cannot ${request.context.what}: no answer from ${this.#config.origin} within ${
             this.#config.timeoutMs / 1000
