@@ -103,7 +103,7 @@ export function checkSignal(signal: ContainerSignal, context?: ArgumentContext):
  *
  * @example
  * ```ts
- * import { checkMaxConnections } from "./_validate.ts";
+ * import { checkMaxConnections } from "./validate.ts";
  *
  * console.log(checkMaxConnections(8, "docker")); // 8
  * console.log(checkMaxConnections(undefined, "docker")); // undefined
