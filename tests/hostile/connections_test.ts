@@ -5,6 +5,8 @@
  */
 
 import assert from "node:assert/strict";
+import { acquireDockerClient } from "../../docker/_client.ts";
+import { withoutFrames } from "../../_internal/http/dial.ts";
 import { ConnectionError, TimeoutError } from "../../errors.ts";
 import { CT_RUNNING, dockerAt, proxmoxAt } from "./_providers.ts";
 import { HostileServer, inspect, PING, pveTls, respond } from "./_server.ts";
@@ -114,18 +116,10 @@ Deno.test("A call waiting for a connection keeps its own signal and deadline", a
 });
 
 /** Runs the flood child under `ulimit -n <fds>`; its report, exit code and stderr. */
-async function floodUnderUlimit(url: string, count: number, max: string, fds: number) {
+async function floodUnderUlimit(args: string[], fds: number) {
   const child = new URL("./_flood_calls.ts", import.meta.url).pathname;
   const command = new Deno.Command("bash", {
-    args: [
-      "-c",
-      `ulimit -n ${fds} && exec "$0" run -A "$1" "$2" "$3" "$4"`,
-      Deno.execPath(),
-      child,
-      url,
-      String(count),
-      max,
-    ],
+    args: ["-c", `ulimit -n ${fds} && exec "$0" run -A "$@"`, Deno.execPath(), child, ...args],
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(60_000),
@@ -138,28 +132,51 @@ async function floodUnderUlimit(url: string, count: number, max: string, fds: nu
     report: text
       ? JSON.parse(text.split("\n").at(-1)!) as {
         outcomes: Record<string, number>;
-        samples: Record<string, string>;
+        samples: Record<string, { message: string; stack: string; code: unknown }>;
       }
       : undefined,
   };
 }
 
-Deno.test("Running out of file descriptors is a ConnectionError, never a crash", async (t) => {
+Deno.test("Running out of file descriptors is an error for the calls it hits, never a crash", async (t) => {
   await using server = await slowDaemon(100);
 
   await t.step("600 calls under ulimit -n 64 with the default pool all succeed", async () => {
-    const { code, stderr, report } = await floodUnderUlimit(server.url, 600, "", 64);
+    const { code, stderr, report } = await floodUnderUlimit(["provider", server.url, "600"], 64);
     assert.equal(code, 0, stderr);
     assert.deepEqual(report?.outcomes, { running: 600 });
   });
 
-  await t.step("600 calls under ulimit -n 64 with a pool of 1,000", async () => {
-    const { code, stderr, report } = await floodUnderUlimit(server.url, 600, "1000", 64);
+  await t.step("a pool of 1,000 under ulimit -n 64: the calls past the limit reject", async () => {
+    const { code, stderr, report } = await floodUnderUlimit(
+      ["http", server.url, "600", "1000"],
+      64,
+    );
     assert.equal(code, 0, stderr);
     const { outcomes, samples } = report!;
-    assert.deepEqual(Object.keys(outcomes).sort(), ["ConnectionError", "running"]);
-    assert.match(samples.ConnectionError, /Too many open files/);
-    assert.equal(outcomes.ConnectionError + outcomes.running, 600);
+    assert.deepEqual(Object.keys(outcomes).sort(), ["200", "Error"]);
+    assert.equal(outcomes["200"] + outcomes.Error, 600);
+    assert.equal(samples.Error.code, "EMFILE");
+    // No frames: Deno cannot render the frames of a TypeScript error while out of descriptors.
+    assert.equal(samples.Error.stack, `Error: ${samples.Error.message}`);
   });
-  assert.ok(ConnectionError);
+});
+
+Deno.test("DockerClient.transportError() makes running out of descriptors a frameless ConnectionError", () => {
+  const host = { transport: "unix" as const, path: "/x.sock", url: "unix:///x.sock", basePath: "" };
+  const client = acquireDockerClient(host, () => ({ transport: "unix", path: "/x.sock" }));
+  try {
+    const emfile = withoutFrames(Object.assign(new Error("Too many open files (os error 24)"), {
+      code: "EMFILE",
+    }));
+    const error = client.transportError(emfile, {
+      context: { action: "status", container: "web", logger: { debug() {}, error() {} } },
+    });
+    assert.ok(error instanceof ConnectionError);
+    assert.match(error.message, /Too many open files/);
+    assert.equal(error.stack, `ConnectionError: ${error.message}`);
+    assert.equal(error.cause, emfile);
+  } finally {
+    client.release();
+  }
 });
