@@ -537,6 +537,7 @@ Deno.test("startFakePve() can drop connections and gzips large bodies", async (t
       method: "GET",
       path: `${API}/version`,
       query: {},
+      params: {},
       auth: "token",
       status: 0,
     }]);

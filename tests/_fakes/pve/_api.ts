@@ -19,6 +19,12 @@ export interface RequestLogEntry {
   /** The full path, e.g. `/api2/json/nodes/pve/lxc/101/status/current`. */
   path: string;
   query: Record<string, string>;
+  /**
+   * The parameters as the handler gets them: the form or JSON body with the
+   * query on top, `_dc` dropped, a `password` shown as `***`. Empty until
+   * the request gets past the checks of its headers.
+   */
+  params: Record<string, unknown>;
   /** The credential the request carried (valid or not). */
   auth: AuthKind;
   /** The status sent; 0 when the connection was dropped without an answer. */
@@ -61,6 +67,7 @@ export class Api {
       method: req.method,
       path: req.path,
       query: Object.fromEntries(new URLSearchParams(req.query)),
+      params: {},
       auth: this.#env.auth.credentials(req.headers).kind,
       status: 0,
     };
@@ -70,12 +77,12 @@ export class Api {
       return "drop";
     }
     if (this.#settings.latencyMs > 0) await this.#timers.sleep(this.#settings.latencyMs);
-    const res = this.#process(req);
+    const res = this.#process(req, entry);
     entry.status = res.status;
     return res;
   };
 
-  #process(req: HttpRequest): HttpResponse {
+  #process(req: HttpRequest, entry: RequestLogEntry): HttpResponse {
     if (!KNOWN_METHODS.has(req.method)) {
       return plain(501, `method '${req.method}' not available`);
     }
@@ -120,6 +127,7 @@ export class Api {
     const params = extractParams(req);
     if (params === undefined) return plain(501, "malformed JSON string");
     delete params._dc;
+    entry.params = { ...params, ...("password" in params ? { password: "***" } : {}) };
     const result = this.#restHandler(req.method, relUri, params, identity);
     if ("proxyError" in result) return plain(result.status, result.message);
     const res = this.#format(result);

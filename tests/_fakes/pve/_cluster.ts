@@ -1,9 +1,12 @@
 /**
- * The cluster the fake pretends to be: nodes, containers, and the status
- * snapshots pvestatd broadcasts (what `/cluster/resources` reports, late).
+ * The cluster the fake pretends to be: nodes, containers, virtual machines,
+ * and the status snapshots pvestatd broadcasts (what `/cluster/resources`
+ * reports, late).
  *
  * @module
  */
+
+import { broadcastStatus, newVm, vmName, type VmOptions, type VmState } from "./_vm_state.ts";
 
 /** Options of {@linkcode Cluster.addNode}. */
 export interface NodeOptions {
@@ -65,7 +68,8 @@ export interface CtState {
 }
 
 interface Snapshot {
-  status: "running" | "stopped";
+  /** For a VM, pvestatd's `qmpstatus || status`. */
+  status: string;
   uptime: number;
   takenAt: number;
 }
@@ -74,10 +78,11 @@ const GIB = 1024 ** 3;
 const MAXMEM = 512 * 1024 * 1024;
 const MAXDISK = 8 * GIB;
 
-/** Nodes, containers and their broadcast status. */
+/** Nodes, guests and their broadcast status. */
 export class Cluster {
   readonly nodes: Map<string, NodeState> = new Map();
   readonly cts: Map<number, CtState> = new Map();
+  readonly vms: Map<number, VmState> = new Map();
   /** How often pvestatd broadcasts; 0 makes `/cluster/resources` live. */
   broadcastIntervalMs: number;
   /** RRD entries older than this report status `unknown` (pmxcfs drops them after 5 minutes). */
@@ -115,7 +120,9 @@ export class Cluster {
     if (!Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) {
       throw new RangeError(`Invalid vmid ${vmid}`);
     }
-    if (this.cts.has(vmid)) throw new TypeError(`CT ${vmid} already exists`);
+    if (this.cts.has(vmid) || this.vms.has(vmid)) {
+      throw new TypeError(`Guest ${vmid} already exists`);
+    }
     const ct: CtState = {
       vmid,
       node,
@@ -182,9 +189,12 @@ export class Cluster {
     for (const ct of this.cts.values()) {
       if (this.nodes.get(ct.node)?.online) this.#snapshots.set(ct.vmid, this.#snapshot(ct));
     }
+    for (const vm of this.vms.values()) {
+      if (this.nodes.get(vm.node)?.online) this.#snapshots.set(vm.vmid, this.#vmSnapshot(vm));
+    }
   }
 
-  /** `GET /cluster/resources` entries of type `lxc`, from the last broadcast. */
+  /** `GET /cluster/resources` entries of types `lxc` and `qemu`, from the last broadcast. */
   vmResources(): Record<string, unknown>[] {
     const now = Date.now();
     if (this.broadcastIntervalMs <= 0) {
@@ -193,7 +203,7 @@ export class Cluster {
       this.broadcast();
       this.#lastBroadcast = now - ((now - this.#lastBroadcast) % this.broadcastIntervalMs);
     }
-    return [...this.cts.values()].map((ct) => {
+    const cts = [...this.cts.values()].map((ct) => {
       const snap = this.#snapshots.get(ct.vmid);
       const fresh = snap && now - snap.takenAt <= this.rrdExpiryMs;
       const running = fresh && snap.status === "running";
@@ -214,6 +224,108 @@ export class Cluster {
       if (ct.ha) entry.hastate = ct.haState;
       return entry;
     });
+    return [...cts, ...[...this.vms.values()].map((vm) => this.#vmResource(vm, now))];
+  }
+
+  /** `extract_vm_stats` of a VM: RRD fields (`memhost` too), then `lock`, `tags`, `hastate`. */
+  #vmResource(vm: VmState, now: number): Record<string, unknown> {
+    const snap = this.#snapshots.get(vm.vmid);
+    const fresh = snap && now - snap.takenAt <= this.rrdExpiryMs;
+    const entry: Record<string, unknown> = {
+      id: `qemu/${vm.vmid}`,
+      vmid: vm.vmid,
+      node: vm.node,
+      type: "qemu",
+      status: "unknown",
+    };
+    if (fresh) {
+      const up = snap.status !== "stopped";
+      Object.assign(entry, {
+        uptime: snap.uptime,
+        name: vmName(vm),
+        status: snap.status,
+        template: vm.template ? 1 : 0,
+        maxcpu: 2,
+        cpu: up ? 0.0231 : 0,
+        maxmem: 2048 * 1024 * 1024,
+        mem: up ? 812 * 1024 * 1024 : 0,
+        maxdisk: 32 * GIB,
+        disk: 0,
+        netin: up ? 234567 : 0,
+        netout: up ? 76543 : 0,
+        diskread: up ? 2097152 : 0,
+        diskwrite: up ? 1048576 : 0,
+        memhost: up ? 901 * 1024 * 1024 : 0,
+      });
+    }
+    if (vm.lock) entry.lock = vm.lock;
+    if (vm.tags !== undefined) entry.tags = vm.tags;
+    if (vm.ha) entry.hastate = vm.haState;
+    return entry;
+  }
+
+  /** Adds a stopped VM whose config lives on `node`, then applies `opts`. */
+  addVm(node: string, vmid: number, opts: VmOptions = {}): void {
+    this.#node(node);
+    if (!Number.isInteger(vmid) || vmid < 100 || vmid > 999_999_999) {
+      throw new RangeError(`Invalid vmid ${vmid}`);
+    }
+    if (this.cts.has(vmid) || this.vms.has(vmid)) {
+      throw new TypeError(`Guest ${vmid} already exists`);
+    }
+    const vm = newVm(node, vmid);
+    this.vms.set(vmid, vm);
+    this.setVm(vmid, opts);
+    this.#snapshots.set(vmid, this.#vmSnapshot(vm)); // existing guests already have RRD data
+  }
+
+  /** Patches a VM; `node` moves it (like a migration). */
+  setVm(vmid: number, patch: VmOptions & { node?: string }): void {
+    const vm = this.#vm(vmid);
+    if (patch.node !== undefined) vm.node = this.#node(patch.node).name;
+    if ("name" in patch) vm.name = patch.name || undefined;
+    if (patch.status !== undefined) this.setVmStatus(vm, patch.status);
+    if (patch.qmpstatus !== undefined) {
+      if (vm.status !== "running") throw new TypeError(`VM ${vmid} is not running`);
+      vm.qmpstatus = patch.qmpstatus;
+    }
+    if ("lock" in patch) vm.lock = patch.lock || undefined;
+    if (patch.ha !== undefined) {
+      vm.ha = patch.ha;
+      vm.haState = vm.status === "running" ? "started" : "stopped";
+    }
+    if (patch.template !== undefined) vm.template = patch.template;
+    if ("tags" in patch) vm.tags = patch.tags || undefined;
+    if (patch.ignoreShutdown !== undefined) vm.ignoreShutdown = patch.ignoreShutdown;
+    if (patch.hostpci !== undefined) vm.hostpci = patch.hostpci;
+    if (patch.agent !== undefined) vm.agent = patch.agent;
+  }
+
+  /** Starts or ends the QEMU process: a started VM runs (`qmpstatus` running). */
+  setVmStatus(vm: VmState, status: "running" | "stopped"): void {
+    if (vm.status === status) return;
+    vm.status = status;
+    vm.qmpstatus = status === "running" ? "running" : undefined;
+    vm.startedAt = status === "running" ? Date.now() : 0;
+    vm.pid = status === "running" ? this.#nextPid++ : 0;
+  }
+
+  removeVm(vmid: number): void {
+    this.#vm(vmid);
+    this.vms.delete(vmid);
+    this.#snapshots.delete(vmid);
+  }
+
+  /** A copy of the VM, or undefined. */
+  vm(vmid: number): VmState | undefined {
+    const vm = this.vms.get(vmid);
+    return vm && { ...vm };
+  }
+
+  /** The VM whose config lives on `node` (`nodes/<node>/qemu-server/<vmid>.conf`). */
+  vmOn(node: string, vmid: number): VmState | undefined {
+    const vm = this.vms.get(vmid);
+    return vm?.node === node ? vm : undefined;
   }
 
   /** `GET /cluster/resources` entries of type `node`. */
@@ -272,6 +384,17 @@ export class Cluster {
 
   #snapshot(ct: CtState): Snapshot {
     return { status: ct.status, uptime: uptimeOf(ct), takenAt: Date.now() };
+  }
+
+  #vmSnapshot(vm: VmState): Snapshot {
+    const uptime = vm.status === "running" ? Math.floor((Date.now() - vm.startedAt) / 1000) : 0;
+    return { status: broadcastStatus(vm), uptime, takenAt: Date.now() };
+  }
+
+  #vm(vmid: number): VmState {
+    const vm = this.vms.get(vmid);
+    if (!vm) throw new TypeError(`Unknown VM ${vmid}`);
+    return vm;
   }
 
   #node(name: string): NodeState {

@@ -9,7 +9,7 @@
 import type { Cluster, CtState } from "./_cluster.ts";
 import { die, paramError, TaskFailure } from "./_errors.ts";
 import type { Params } from "./_schema.ts";
-import type { TaskContext, TaskRegistry, Worker } from "./_tasks.ts";
+import { applyInjected, type TaskContext, type TaskRegistry, type Worker } from "./_tasks.ts";
 import type { Timers } from "./_timers.ts";
 
 /** A power endpoint under `/nodes/{node}/lxc/{vmid}/status/`. */
@@ -232,12 +232,4 @@ export class Lxc {
 /** `check_lock`, optionally letting one lock value pass. */
 function checkLock(ct: CtState, allowed?: string): void {
   if (ct.lock && ct.lock !== allowed) throw new TaskFailure(`CT is locked (${ct.lock})`);
-}
-
-/** Ends the task as {@linkcode Lxc.failNextTask} asked: warnings are logged, errors thrown. */
-function applyInjected(t: TaskContext, exitstatus: string | undefined): void {
-  if (exitstatus === undefined || exitstatus === "OK") return;
-  const warnings = exitstatus.match(/^WARNINGS: (\d+)$/);
-  if (!warnings) throw new TaskFailure(exitstatus);
-  for (let i = 1; i <= Number(warnings[1]); i++) t.warn(`warning ${i}`);
 }

@@ -11,14 +11,17 @@ import { splitTokenId } from "./_auth.ts";
 import type { Cluster } from "./_cluster.ts";
 import { die, paramError, permError } from "./_errors.ts";
 import type { Lxc, PowerAction } from "./_lxc.ts";
+import type { Qemu } from "./_qemu.ts";
 import { node, type Params, type Schema, vmid } from "./_schema.ts";
 import { decodeUpid, type TaskRecord, type TaskRegistry } from "./_tasks.ts";
+import { vmStatus } from "./_vm_state.ts";
 
 /** What handlers work on. */
 export interface Env {
   cluster: Cluster;
   tasks: TaskRegistry;
   lxc: Lxc;
+  qemu: Qemu;
   auth: AuthStore;
   pveVersion: string;
 }
@@ -55,8 +58,20 @@ const power = (action: PowerAction, extra: Schema): Route => ({
     env.lxc.power(action, params.node as string, params, identity!.authid),
 });
 
+const vmPower = (action: PowerAction, extra: Schema): Route => ({
+  method: "POST",
+  path: `/nodes/{node}/qemu/{vmid}/status/${action}`,
+  schema: { node, vmid, ...extra },
+  permission: { path: "/vms/{vmid}", privilege: "VM.PowerMgmt" },
+  proxyto: true,
+  handler: (env, { params, identity }) =>
+    env.qemu.power(action, params.node as string, params, identity!),
+});
+
 const upid = { type: "string", maxLength: 256 } as const;
 const optInt = { type: "integer", minimum: 0, optional: true } as const;
+const optBool = { type: "boolean", optional: true } as const;
+const optString = { type: "string", optional: true } as const;
 
 /** Every endpoint of the fake. */
 export const ROUTES: readonly Route[] = [
@@ -153,6 +168,66 @@ export const ROUTES: readonly Route[] = [
   }),
   power("suspend", {}),
   power("resume", {}),
+  {
+    method: "GET",
+    path: "/nodes/{node}/qemu",
+    schema: { node, full: optBool },
+    proxyto: true,
+    handler: ({ cluster }, { params, identity }) =>
+      identity!.can("VM.Audit")
+        ? [...cluster.vms.values()]
+          .filter((vm) => vm.node === params.node)
+          .map((vm) => vmStatus(vm, params.full === true, false))
+        : [],
+  },
+  {
+    method: "GET",
+    path: "/nodes/{node}/qemu/{vmid}/status/current",
+    schema: { node, vmid },
+    permission: { path: "/vms/{vmid}", privilege: "VM.Audit" },
+    proxyto: true,
+    handler: ({ cluster }, { params }) => {
+      const vm = cluster.vmOn(params.node as string, params.vmid as number);
+      if (!vm) {
+        throw die(
+          `Configuration file 'nodes/${params.node}/qemu-server/${params.vmid}.conf' does not exist`,
+        );
+      }
+      return vmStatus(vm, true, true);
+    },
+  },
+  vmPower("start", {
+    skiplock: optBool,
+    stateuri: { type: "string", maxLength: 128, optional: true },
+    migratedfrom: optString,
+    migration_type: { type: "string", enum: ["secure", "insecure"], optional: true },
+    migration_network: optString,
+    machine: optString,
+    "force-cpu": optString,
+    targetstorage: optString,
+    timeout: optInt,
+    "with-conntrack-state": optBool,
+    "nets-host-mtu": optString,
+  }),
+  vmPower("stop", {
+    skiplock: optBool,
+    migratedfrom: optString,
+    timeout: optInt,
+    keepActive: optBool,
+    "overrule-shutdown": optBool,
+  }),
+  vmPower("shutdown", {
+    skiplock: optBool,
+    timeout: optInt,
+    forceStop: optBool,
+    keepActive: optBool,
+  }),
+  vmPower("suspend", {
+    skiplock: optBool,
+    todisk: optBool,
+    statestorage: { type: "string", optional: true, requires: "todisk" },
+  }),
+  vmPower("resume", { skiplock: optBool, nocheck: optBool }),
   {
     method: "GET",
     path: "/nodes/{node}/tasks",

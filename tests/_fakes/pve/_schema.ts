@@ -11,7 +11,14 @@ import { paramError } from "./_errors.ts";
 export type Prop =
   | { type: "integer"; optional?: boolean; minimum?: number; format?: "pve-vmid" }
   | { type: "boolean"; optional?: boolean }
-  | { type: "string"; optional?: boolean; enum?: readonly string[]; maxLength?: number };
+  | {
+    type: "string";
+    optional?: boolean;
+    enum?: readonly string[];
+    maxLength?: number;
+    /** Another parameter that must be set when this one is. */
+    requires?: string;
+  };
 
 /** The parameters of one method, URI parameters included. */
 export type Schema = Record<string, Prop>;
@@ -45,6 +52,12 @@ export function validate(schema: Schema, params: Record<string, unknown>): Param
     const result = check(prop, value);
     if (typeof result === "object") errors[name] = result.error;
     else out[name] = result;
+    if (prop.type === "string" && prop.requires !== undefined) {
+      const other = params[prop.requires];
+      if (other === undefined || other === null) {
+        errors[prop.requires] = `missing property required by '${name}'`;
+      }
+    }
   }
   if (Object.keys(errors).length > 0) throw paramError(errors);
   return out;

@@ -189,6 +189,7 @@ export class TaskRegistry {
     task: TaskContext,
     timeoutMs: number,
     body: () => Promise<void>,
+    lockFile = `/run/lock/lxc/pve-config-${vmid}.lock`,
   ): Promise<void> {
     const log = this.#running.get(task.upid)?.record.log ?? [];
     const deadline = Date.now() + timeoutMs;
@@ -205,9 +206,7 @@ export class TaskRegistry {
       stopWaiting.abort();
       task.signal.throwIfAborted();
       if (timeout) {
-        throw new TaskFailure(
-          `can't lock file '/run/lock/lxc/pve-config-${vmid}.lock' - got timeout`,
-        );
+        throw new TaskFailure(`can't lock file '${lockFile}' - got timeout`);
       }
     }
     if (waited) log[log.length - 1] += " OK";
@@ -220,6 +219,17 @@ export class TaskRegistry {
       release();
     }
   }
+}
+
+/**
+ * Ends a task as `failNextTask` asked: `OK` does nothing, `WARNINGS: <n>`
+ * logs n warnings, anything else is the task's error.
+ */
+export function applyInjected(t: TaskContext, exitstatus: string | undefined): void {
+  if (exitstatus === undefined || exitstatus === "OK") return;
+  const warnings = exitstatus.match(/^WARNINGS: (\d+)$/);
+  if (!warnings) throw new TaskFailure(exitstatus);
+  for (let i = 1; i <= Number(warnings[1]); i++) t.warn(`warning ${i}`);
 }
 
 function errorText(err: unknown): string {

@@ -1,6 +1,7 @@
 /**
  * A fake Proxmox VE API server for tests, faithful to the real PVE
- * (pveproxy framing, auth, LXC power endpoints and tasks), not to any client.
+ * (pveproxy framing, auth, LXC and QEMU power endpoints and tasks), not to
+ * any client.
  * It speaks raw HTTP/1.1 over TLS so that reason phrases, empty 401/595 bodies
  * and connection closes look as they do on the wire.
  *
@@ -28,10 +29,22 @@ import { AuthStore } from "./_auth.ts";
 import { Cluster, type CtOptions, type CtState, type NodeOptions } from "./_cluster.ts";
 import { HttpServer } from "./_http.ts";
 import { Lxc, type LxcTiming, type PowerAction } from "./_lxc.ts";
+import { Qemu } from "./_qemu.ts";
 import { type TaskRecord, TaskRegistry } from "./_tasks.ts";
 import { Timers } from "./_timers.ts";
+import type { RunState, VmOptions, VmState } from "./_vm_state.ts";
 
-export type { CtOptions, CtState, NodeOptions, PowerAction, RequestLogEntry, TaskRecord };
+export type {
+  CtOptions,
+  CtState,
+  NodeOptions,
+  PowerAction,
+  RequestLogEntry,
+  RunState,
+  TaskRecord,
+  VmOptions,
+  VmState,
+};
 export { decodeUpid, type Upid } from "./_tasks.ts";
 export { rawRequest, type RawRequestInit, type RawResponse, RawTlsClient } from "./_raw_client.ts";
 
@@ -96,6 +109,17 @@ export interface FakePve extends AsyncDisposable {
   ct(vmid: number): CtState | undefined;
   /** Deletes a CT. */
   removeCt(vmid: number): void;
+  /**
+   * Adds a QEMU VM whose config lives on `node`, stopped unless `opts` say
+   * otherwise. A hibernated VM is `{ status: "stopped", lock: "suspended" }`.
+   */
+  addVm(node: string, vmid: number, opts?: VmOptions): void;
+  /** Changes a VM right away (live state); `node` moves it. */
+  setVm(vmid: number, patch: VmOptions & { node?: string }): void;
+  /** A copy of the VM's state, or undefined. */
+  vm(vmid: number): VmState | undefined;
+  /** Deletes a VM. */
+  removeVm(vmid: number): void;
   /** Adds an API token `user@realm!name`; without `privileges` it may do everything. */
   addToken(tokenId: string, secret: string, opts?: { privileges?: string[] }): void;
   /** Revokes an API token. */
@@ -109,6 +133,8 @@ export interface FakePve extends AsyncDisposable {
    * `OK`). An error leaves the CT as it was. For an HA-managed CT it hits the `hastart`/`hastop` task.
    */
   failNextTask(action: PowerAction, exitstatus: string): void;
+  /** {@linkcode FakePve.failNextTask} for the VM endpoints (`suspend` covers pause and hibernate). */
+  failNextVmTask(action: PowerAction, exitstatus: string): void;
   /** Copies of the tasks of one node (or all nodes), oldest first. */
   tasks(node?: string): TaskRecord[];
   /** Resolves once no task is running. */
@@ -147,6 +173,7 @@ class FakePveServer implements FakePve {
   #auth: AuthStore;
   #tasks: TaskRegistry;
   #lxc: Lxc;
+  #qemu: Qemu;
   #timing: LxcTiming;
   #settings: { pveVersion: string; authDelayMs: number; latencyMs: number };
   #api: Api;
@@ -167,6 +194,7 @@ class FakePveServer implements FakePve {
       timeoutSecondMs: o.timeoutSecondMs ?? 1000,
     };
     this.#lxc = new Lxc(this.#cluster, this.#tasks, this.#timers, this.#timing);
+    this.#qemu = new Qemu(this.#cluster, this.#tasks, this.#timers, this.#timing);
     this.#settings = {
       pveVersion: o.pveVersion ?? "9.2.11",
       authDelayMs: o.authDelayMs ?? 3000,
@@ -177,6 +205,7 @@ class FakePveServer implements FakePve {
       cluster: this.#cluster,
       tasks: this.#tasks,
       lxc: this.#lxc,
+      qemu: this.#qemu,
       auth: this.#auth,
       get pveVersion() {
         return settings.pveVersion;
@@ -274,6 +303,18 @@ class FakePveServer implements FakePve {
   removeCt(vmid: number): void {
     this.#cluster.removeCt(vmid);
   }
+  addVm(node: string, vmid: number, opts?: VmOptions): void {
+    this.#cluster.addVm(node, vmid, opts);
+  }
+  setVm(vmid: number, patch: VmOptions & { node?: string }): void {
+    this.#cluster.setVm(vmid, patch);
+  }
+  vm(vmid: number): VmState | undefined {
+    return this.#cluster.vm(vmid);
+  }
+  removeVm(vmid: number): void {
+    this.#cluster.removeVm(vmid);
+  }
   addToken(tokenId: string, secret: string, opts?: { privileges?: string[] }): void {
     this.#auth.addToken(tokenId, secret, opts?.privileges);
   }
@@ -288,6 +329,9 @@ class FakePveServer implements FakePve {
   }
   failNextTask(action: PowerAction, exitstatus: string): void {
     this.#lxc.failNextTask(action, exitstatus);
+  }
+  failNextVmTask(action: PowerAction, exitstatus: string): void {
+    this.#qemu.failNextTask(action, exitstatus);
   }
   tasks(node?: string): TaskRecord[] {
     const all = node === undefined ? this.#tasks.all() : this.#tasks.list(node);
