@@ -133,7 +133,8 @@ export interface ApiErrorOptions extends ProviderErrorOptions {
 
 /**
  * The runtime refused the request (any other non-success answer), or a
- * runtime task failed. Carries the HTTP status and the runtime's own message.
+ * runtime task failed (then it is the {@linkcode TaskError} kind). Carries
+ * the HTTP status and the runtime's own message.
  *
  * @example
  * ```ts
@@ -147,7 +148,10 @@ export interface ApiErrorOptions extends ProviderErrorOptions {
  * ```
  */
 export class ApiError extends ProviderError {
-  /** The HTTP status of the answer (0 when a task failed after a success answer). */
+  /**
+   * The HTTP status of the answer. `0` for a {@linkcode TaskError}: the
+   * request was accepted, the task it started failed.
+   */
   readonly status: number;
   /** The runtime's own message, or `""` when it sent none. */
   readonly serverMessage: string;
@@ -163,6 +167,55 @@ export class ApiError extends ProviderError {
     this.name = "ApiError";
     this.status = options.status;
     this.serverMessage = options.serverMessage ?? "";
+  }
+}
+
+/** Options of a {@linkcode TaskError}. */
+export interface TaskErrorOptions extends ProviderErrorOptions {
+  /** The task's type, such as Proxmox's `"vzstart"`. */
+  task: string;
+  /** How the task ended, as the runtime says it: Proxmox's `exitstatus`. */
+  exitStatus: string;
+}
+
+/**
+ * A task the runtime accepted, then failed: Proxmox VE answers a power call
+ * with a task id at once and runs the task in the background, so a failure
+ * arrives after a successful answer. A kind of {@linkcode ApiError} whose
+ * `status` is `0` and whose `serverMessage` is the exit status, so code that
+ * catches `ApiError` keeps working.
+ *
+ * @example Tell a failed task from a refused request
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { ApiError, TaskError } from "./errors.ts";
+ *
+ * const error: unknown = new TaskError("Cannot pause CT 101: task vzsuspend failed: CRIU failed", {
+ *   task: "vzsuspend",
+ *   exitStatus: "CRIU failed",
+ * });
+ * strictEqual(error instanceof ApiError, true);
+ * strictEqual(error instanceof TaskError && error.task, "vzsuspend");
+ * strictEqual((error as ApiError).status, 0);
+ * ```
+ */
+export class TaskError extends ApiError {
+  /** The task's type, such as `"vzsuspend"`. */
+  readonly task: string;
+  /** How the task ended: its exit status. */
+  readonly exitStatus: string;
+
+  /**
+   * Creates an error.
+   *
+   * @param message What failed, including the exit status.
+   * @param options The task, its exit status and the context.
+   */
+  constructor(message: string, options: TaskErrorOptions) {
+    super(message, { ...options, status: 0, serverMessage: options.exitStatus });
+    this.name = "TaskError";
+    this.task = options.task;
+    this.exitStatus = options.exitStatus;
   }
 }
 

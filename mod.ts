@@ -36,6 +36,8 @@ export {
   ProviderError,
   type ProviderErrorOptions,
   type Runtime,
+  TaskError,
+  type TaskErrorOptions,
   TimeoutError,
 } from "./errors.ts";
 export {
@@ -48,7 +50,11 @@ export {
 } from "./events/mod.ts";
 export { defaultLogger, type Logger } from "./log.ts";
 export {
+  DockerClient,
+  type DockerClientConfig,
+  type DockerMethod,
   type DockerProviderConfig,
+  type DockerRequestOptions,
   type DockerTlsConfig,
   newDockerProvider,
 } from "./docker/mod.ts";

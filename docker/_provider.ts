@@ -1,6 +1,6 @@
 /**
  * The {@linkcode Provider} for one Docker (or Podman) container, on top of
- * the shared {@linkcode DockerClient}.
+ * a {@linkcode DockerClient} it shares with the other providers of the daemon.
  *
  * @module
  */
@@ -25,10 +25,12 @@ import {
   NOT_FOUND,
   STOP_SIGNAL_API_VERSION,
 } from "./_api.ts";
-import { type DockerClient, failurePrefix, type RequestContext, responseError } from "./_client.ts";
+import { errorFields, failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
+import { responseError, type Transport } from "./_transport.ts";
+import { clientCore, type DockerClient } from "./client.ts";
+import type { WatchHub } from "./_watch/hub.ts";
 import { timeoutSignal } from "../_internal/abort.ts";
-import { withDeadline } from "./_deadline.ts";
-import { watchHub } from "./_watch/hub.ts";
+import { withDeadline } from "../_internal/deadline.ts";
 
 /** The deadline of a call that does not stop a container. */
 export const CALL_DEADLINE_MS = 30_000;
@@ -50,22 +52,33 @@ type Outcome = "done" | "already";
 
 /** The Docker implementation of {@linkcode Provider}. */
 export class DockerProvider implements Provider {
-  #client: DockerClient;
+  #client: Transport;
+  #watches: () => WatchHub;
+  #release: () => void;
   #container: string;
   #logger: Logger;
   #closed = new AbortController();
 
   /**
-   * Creates a provider that owns one reference to `client`.
+   * Creates a provider on a client.
    *
-   * @param client The shared client; released by {@linkcode DockerProvider.close}.
+   * @param client The client it shares with the daemon's other providers.
    * @param container A validated container id or name.
-   * @param logger Where API calls and failures are logged.
+   * @param options Where API calls and failures are logged, and what to do
+   * with the client on close (give it back when it was made for the provider,
+   * nothing when the caller owns it).
    */
-  constructor(client: DockerClient, container: string, logger: Logger) {
-    this.#client = client;
+  constructor(
+    client: DockerClient,
+    container: string,
+    options: { logger: Logger; release: () => void },
+  ) {
+    const core = clientCore(client);
+    this.#client = core.transport;
+    this.#watches = core.hub;
+    this.#release = options.release;
     this.#container = container;
-    this.#logger = logger;
+    this.#logger = options.logger;
   }
 
   containerStart(options?: CallOptions): Promise<void> {
@@ -115,14 +128,14 @@ export class DockerProvider implements Provider {
     const signal = options?.signal === undefined
       ? this.#closed.signal
       : AbortSignal.any([options.signal, this.#closed.signal]);
-    return watchHub(this.#client, this.#logger).watch(this.#container, { signal });
+    return this.#watches().watch(this.#container, { signal, logger: this.#logger });
   }
 
-  /** Aborts the calls in flight and gives the shared client back. Idempotent. */
+  /** Aborts the calls in flight and ends the provider's watches; gives back a client made for it. Idempotent. */
   close = (): void => {
     if (this.#closed.signal.aborted) return;
     this.#closed.abort(new ProviderError("The provider is closed"));
-    this.#client.release();
+    this.#release();
   };
 
   /** The same function as {@linkcode DockerProvider.close}. */
@@ -142,11 +155,7 @@ export class DockerProvider implements Provider {
     deadlineMs: () => number,
     fn: (signal: AbortSignal, context: RequestContext) => Promise<T>,
   ): Promise<T> {
-    const context: RequestContext = {
-      action,
-      container: this.#container,
-      logger: this.#logger,
-    };
+    const context: RequestContext = { action, container: this.#container, logger: this.#logger };
     const caller = options?.signal;
     try {
       if (this.#closed.signal.aborted) throw this.#closedError(action);
@@ -206,7 +215,7 @@ export class DockerProvider implements Provider {
         if (signal.aborted) throw inspectError;
       }
       if (status === endpoint.target) {
-        context.logger.debug(`Container ${JSON.stringify(this.#container)} is already ${status}`, {
+        this.#logger.debug(`Container ${JSON.stringify(this.#container)} is already ${status}`, {
           action: context.action,
           container: this.#container,
         });
@@ -244,7 +253,7 @@ export class DockerProvider implements Provider {
   /** Unpauses the container so that the stop or signal in progress reaches it. */
   async #unpauseToSignal(signal: AbortSignal, context: RequestContext): Promise<void> {
     const name = JSON.stringify(this.#container);
-    context.logger.debug(`Container ${name} is paused: unpausing it to ${context.action} it`, {
+    this.#logger.debug(`Container ${name} is paused: unpausing it to ${context.action} it`, {
       action: context.action,
       container: this.#container,
     });
@@ -271,7 +280,7 @@ export class DockerProvider implements Provider {
     if (typeof state !== "string") {
       throw new ApiError(
         `${failurePrefix(context)}: the daemon's answer has no State.Status`,
-        { ...this.#errorContext(context.action), status: response.status },
+        { ...errorFields("docker", context), status: response.status },
       );
     }
     return mapState(state);
@@ -300,7 +309,7 @@ export class DockerProvider implements Provider {
     }
     if (await this.#kill(signal, abort, context) === "already") return;
     if (timeout > 0 && await this.#waitNotRunning(abort, context, timeout * 1000)) return;
-    context.logger.debug(
+    this.#logger.debug(
       `Container ${JSON.stringify(this.#container)} still runs ${timeout} s after ${signal}: ` +
         "sending SIGKILL",
       { action: context.action, container: this.#container },

@@ -5,9 +5,15 @@
  *
  * The host comes from the configuration, else from the docker CLI's
  * environment (`DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`), else
- * `unix:///var/run/docker.sock`. Providers with the same configuration share
- * one client and its keep-alive connections; the client closes with the last
- * of them. The API version is negotiated with the daemon.
+ * `unix:///var/run/docker.sock`. The API version is negotiated with the
+ * daemon.
+ *
+ * Clients are shared as for every runtime of this package: one
+ * {@linkcode DockerClient} per daemon holds the keep-alive connections, the
+ * negotiated version and the one `/events` stream every watch reads. Give it
+ * to each provider as `{ client }`; its creator closes it. A provider made
+ * from a configuration alone shares a client with the providers whose
+ * configurations name the same daemon, closed with the last of them.
  *
  * @example Stop a container when idle, wake it on demand
  * ```ts ignore
@@ -22,13 +28,12 @@
  * @module
  */
 
-import { checkMaxConnections } from "../_internal/validate.ts";
-import { defaultLogger, type Logger } from "../log.ts";
+import { defaultLogger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { checkContainerId } from "./_api.ts";
-import { acquireDockerClient } from "./_client.ts";
-import { denoEnv, denoReadTextFile, loadDialTarget, resolveDockerHost } from "./_host.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { DockerProvider } from "./_provider.ts";
+import { clientCore, type DockerClient, type DockerClientConfig, sharedClient } from "./client.ts";
 
 export {
   type CallOptions,
@@ -38,82 +43,37 @@ export {
   type WatchStreams,
 } from "../provider.ts";
 export { Action, type Event, EventType } from "../events/mod.ts";
+export {
+  DockerClient,
+  type DockerClientConfig,
+  type DockerMethod,
+  type DockerRequestOptions,
+  type DockerTlsConfig,
+} from "./client.ts";
 export type { Logger } from "../log.ts";
 
 /**
- * TLS files for a `tcp://` or `https://` host, as PEM file paths. Without
- * `caFile` the system's roots verify the daemon; `certFile` and `keyFile`
- * go together.
+ * A provider's configuration: the daemon's {@linkcode DockerClientConfig},
+ * or a {@linkcode DockerClient} to share, and the provider's logger.
  *
- * @example A daemon started with `--tlsverify`
+ * @example A provider on a shared client
  * ```ts
- * import type { DockerTlsConfig } from "@idlewatcher/provider/docker";
+ * import type { DockerClient, DockerProviderConfig } from "@idlewatcher/provider/docker";
  *
- * const tls: DockerTlsConfig = {
- *   caFile: "/etc/docker-certs/ca.pem",
- *   certFile: "/etc/docker-certs/cert.pem",
- *   keyFile: "/etc/docker-certs/key.pem",
- * };
+ * function onClient(client: DockerClient): DockerProviderConfig {
+ *   return { client };
+ * }
  * ```
  */
-export interface DockerTlsConfig {
-  /** The authority that signed the daemon's certificate.
-   * @default {the system's root certificates} */
-  caFile?: string;
-  /** The client certificate.
-   * @default {none} */
-  certFile?: string;
-  /** The client certificate's private key.
-   * @default {none} */
-  keyFile?: string;
-}
-
-/**
- * Where the Docker daemon is and how to log. Every field is optional: `{}`
- * behaves like the docker CLI.
- *
- * @example Three ways to name the daemon
- * ```ts
- * import type { DockerProviderConfig } from "@idlewatcher/provider/docker";
- *
- * const local: DockerProviderConfig = { socketPath: "/run/user/1000/podman/podman.sock" };
- * const proxy: DockerProviderConfig = { url: "tcp://127.0.0.1:2375" };
- * const remote: DockerProviderConfig = {
- *   url: "tcp://docker.example:2376",
- *   tls: { caFile: "ca.pem", certFile: "cert.pem", keyFile: "key.pem" },
- * };
- * ```
- */
-export interface DockerProviderConfig {
+export interface DockerProviderConfig extends DockerClientConfig {
   /**
-   * `unix:///path`, `tcp://host:port`, `http://host:port` or
-   * `https://host:port` (a path after the port prefixes every request). A
-   * `tcp://` host uses TLS when `tls` is given or `DOCKER_TLS_VERIFY` is set;
-   * its port defaults to 2376 with TLS, 2375 without.
-   * @default {DOCKER_HOST, else "unix:///var/run/docker.sock"}
-   */
-  url?: string;
-  /** Shorthand for `url: "unix://<socketPath>"`; set one of the two.
-   * @default {undefined} */
-  socketPath?: string;
-  /**
-   * TLS files. Without them, a `tcp://` host with `DOCKER_TLS_VERIFY` set
-   * uses `ca.pem`, `cert.pem` and `key.pem` from `DOCKER_CERT_PATH`
-   * (default `~/.docker`), like the docker CLI.
+   * A client to share with the daemon's other providers; its creator closes
+   * it. Give either a client or the daemon's address (`url`, `socketPath`,
+   * `tls`), not both. Without a client, providers whose configurations name
+   * the same daemon share one made for them, closed with the last of them.
    * @default {undefined}
    */
-  tls?: DockerTlsConfig;
-  /**
-   * The most connections open to the daemon at once, shared by the
-   * providers of the same host; more calls wait their turn, each within its
-   * own deadline and signal.
-   * @default {32}
-   */
-  maxConnections?: number;
-  /** Receives a DEBUG line per API call and an ERROR line per failed operation worth
-   * reporting; {@linkcode Logger} says which.
-   * @default {defaultLogger} */
-  logger?: Logger;
+  client?: DockerClient;
 }
 
 /**
@@ -152,10 +112,25 @@ export interface DockerProviderConfig {
  */
 export function newDockerProvider(config: DockerProviderConfig, containerId: string): Provider {
   const container = checkContainerId(containerId);
-  const host = resolveDockerHost(config, denoEnv);
-  const maxConnections = checkMaxConnections(config.maxConnections, "docker");
-  const client = acquireDockerClient(host, () => loadDialTarget(host, denoReadTextFile), {
-    maxConnections,
+  const { client } = config;
+  if (client !== undefined) {
+    if (
+      config.url !== undefined || config.socketPath !== undefined || config.tls !== undefined ||
+      config.maxConnections !== undefined
+    ) {
+      throw new InvalidArgumentError(
+        "Give either a client or the daemon's address (url, socketPath, tls, maxConnections), not both",
+        { runtime: "docker", container },
+      );
+    }
+    return new DockerProvider(client, container, {
+      logger: config.logger ?? clientCore(client).logger,
+      release: () => {},
+    });
+  }
+  const shared = sharedClient(config);
+  return new DockerProvider(shared.client, container, {
+    logger: config.logger ?? defaultLogger,
+    release: shared.release,
   });
-  return new DockerProvider(client, container, config.logger ?? defaultLogger);
 }

@@ -7,22 +7,13 @@
  */
 
 import {
-  ApiError,
-  ConnectionError,
-  NotFoundError,
-  type ProviderError,
-  type ProviderErrorOptions,
-} from "../errors.ts";
-
-/** What a failed request was doing, for the error's message and fields. */
-export interface RequestContext {
-  /** Reads after "Cannot ": `start CT 101 on node "pve"`, `GET /version`. */
-  what: string;
-  /** The operation (`"start"`, `"status"`, ...). */
-  action?: string;
-  /** The vmid the request was about. */
-  container?: string;
-}
+  errorFields,
+  errorOfKind,
+  failurePrefix,
+  kindOfStatus,
+  type RequestContext,
+} from "../_internal/errdefs.ts";
+import type { ProviderError } from "../errors.ts";
 
 /** A raw answer: status, reason phrase, body text. */
 export interface RawAnswer {
@@ -36,8 +27,6 @@ export interface PveMessage {
   message: string;
   errors: Record<string, string>;
 }
-
-const CONFIG_MISSING = /Configuration file '[^']*' does not exist/;
 
 /** Reads PVE's message out of an answer, whichever version sent it. */
 export function pveMessage(answer: RawAnswer): PveMessage {
@@ -59,11 +48,6 @@ export function pveMessage(answer: RawAnswer): PveMessage {
   return { message: message || answer.statusText.trim(), errors };
 }
 
-/** Tells whether a PVE message or task exit status says the CT's config does not exist. */
-export function isConfigMissing(message: string): boolean {
-  return CONFIG_MISSING.test(message);
-}
-
 /** The node a request path is about (`/nodes/<node>/...`), if any. */
 export function nodeOfPath(path: string): string | undefined {
   const match = path.match(/^\/nodes\/([^/?]+)/);
@@ -71,13 +55,14 @@ export function nodeOfPath(path: string): string | undefined {
 }
 
 /**
- * Builds the error for an answer that is not a 2xx.
+ * Builds the error for an answer that is not a 2xx, of the kind
+ * {@linkcode kindOfStatus} gives:
  *
- * - 595/596 (a node pveproxy cannot reach; empty body): {@linkcode ConnectionError} naming the node.
- * - 500 "Configuration file ... does not exist": {@linkcode NotFoundError}.
- * - 400: {@linkcode ApiError} listing each parameter and its problem.
- * - 401/403: {@linkcode ApiError} that says authentication or permission, with PVE's text.
- * - anything else: {@linkcode ApiError} with PVE's message.
+ * - 595/596 (a node pveproxy cannot reach; empty body): a `ConnectionError` naming the node.
+ * - 500 "Configuration file ... does not exist": a `NotFoundError`.
+ * - 400: an `ApiError` listing each parameter and its problem.
+ * - 401/403: an `ApiError` that says authentication or permission, with PVE's text.
+ * - anything else: an `ApiError` with PVE's message.
  */
 export function answerError(
   answer: RawAnswer,
@@ -86,30 +71,26 @@ export function answerError(
 ): ProviderError {
   const { message, errors } = pveMessage(answer);
   const { status } = answer;
-  const options: ProviderErrorOptions = {
-    runtime: "proxmox",
-    action: context.action,
-    container: context.container,
-  };
-  const head = `Cannot ${context.what}`;
-  if (status === 595 || status === 596) {
+  const kind = kindOfStatus("proxmox", status, message);
+  const options = errorFields("proxmox", context);
+  const head = failurePrefix(context);
+  if (kind === "connection") {
     const node = nodeOfPath(path);
     const where = node === undefined ? "the cluster" : `node "${node}"`;
-    return new ConnectionError(
+    return errorOfKind(
+      kind,
       `${head}: PVE cannot reach ${where} (${status} ${message || "no reason given"})`,
       options,
     );
   }
-  if (status === 500 && isConfigMissing(message)) {
-    return new NotFoundError(`${head}: ${message}`, options);
-  }
+  if (kind === "not-found") return errorOfKind(kind, `${head}: ${message}`, options);
   let detail = message || "no message";
   if (status === 400) {
     const listed = Object.entries(errors).map(([name, text]) => `${name}: ${text}`);
     if (listed.length > 0) detail = `${detail.replace(/\.$/, "")}: ${listed.join("; ")}`;
   }
-  const kind = status === 401 ? " (authentication)" : status === 403 ? " (permission)" : "";
-  return new ApiError(`${head}: PVE returned ${status}${kind}: ${detail}`, {
+  const said = status === 401 ? " (authentication)" : status === 403 ? " (permission)" : "";
+  return errorOfKind(kind, `${head}: PVE returned ${status}${said}: ${detail}`, {
     ...options,
     status,
     serverMessage: message,

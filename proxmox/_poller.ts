@@ -17,7 +17,8 @@ import { WatchChannel } from "../_internal/watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
-import { clusterGuests, type Guest } from "./_guests.ts";
+import { nodeGuestsPath } from "./_api.ts";
+import { clusterGuests, type Guest } from "./_locate.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
 
@@ -251,7 +252,7 @@ class NodePoll {
 
   async #poll(signal: AbortSignal): Promise<void> {
     const subscribers = [...this.#subscribers];
-    const path = `/nodes/${encodeURIComponent(this.#node)}/lxc`;
+    const path = nodeGuestsPath(this.#node);
     const context = { what: `list the CTs of node "${this.#node}"`, action: "watch" };
     let listed: ListedCt[];
     try {

@@ -8,7 +8,8 @@
  */
 
 import { delay } from "../_internal/abort.ts";
-import type { RequestContext } from "./_errors.ts";
+import type { RequestContext } from "../_internal/errdefs.ts";
+import { nodeTasksPath, POWER_TASKS, taskStatusPath } from "./_api.ts";
 import { learnTaskEnd, type TaskChecksSeen, taskCheckTimes, type TaskEnd } from "./_timing.ts";
 import type { Transport } from "./_transport.ts";
 
@@ -55,11 +56,6 @@ export function parseUpid(value: unknown): Upid | undefined {
 export function isTaskOk(exitstatus: unknown): boolean {
   return exitstatus === "OK" ||
     (typeof exitstatus === "string" && /^WARNINGS: \d+$/.test(exitstatus));
-}
-
-/** The path of a task's status (the UPID URL-encoded, on the UPID's node). */
-export function taskStatusPath(upid: Upid): string {
-  return `/nodes/${encodeURIComponent(upid.node)}/tasks/${encodeURIComponent(upid.value)}/status`;
 }
 
 /** How many kinds of task (node, type, guest) a client remembers the ends of. */
@@ -152,18 +148,6 @@ export async function waitForTask(
   throw new Error("unreachable");
 }
 
-/** Task types that change a CT's power state. */
-const POWER_TASKS = new Set([
-  "vzstart",
-  "vzstop",
-  "vzshutdown",
-  "vzsuspend",
-  "vzresume",
-  "vzreboot",
-  "hastart",
-  "hastop",
-]);
-
 /** One entry of `GET /nodes/{node}/tasks`. */
 export interface TaskSummary {
   type: string;
@@ -182,7 +166,7 @@ export async function latestPowerTask(
   vmid: number,
   options: { signal: AbortSignal; context: RequestContext; retry?: boolean },
 ): Promise<TaskSummary | undefined> {
-  const tasks = await transport.request("GET", `/nodes/${encodeURIComponent(node)}/tasks`, {
+  const tasks = await transport.request("GET", nodeTasksPath(node), {
     params: { vmid, source: "all", limit: 50 },
     signal: options.signal,
     context: options.context,

@@ -11,13 +11,16 @@
  * @module
  */
 
-import { boundedSignal, delay } from "../_internal/abort.ts";
+import { delay } from "../_internal/abort.ts";
+import { withDeadline } from "../_internal/deadline.ts";
 import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
 import { isOutOfDescriptors, withoutFrames } from "../_internal/http/dial.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
-import { answerError, type RawAnswer, type RequestContext } from "./_errors.ts";
+import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
+import { PATHS } from "./_api.ts";
+import { answerError, type RawAnswer } from "./_errors.ts";
 import { backoff } from "../_internal/backoff.ts";
 import { RETRY_BACKOFF } from "./_timing.ts";
 
@@ -153,17 +156,17 @@ export class Transport {
 
   #login = async (userid: string, password: string, signal: AbortSignal): Promise<Ticket> => {
     const context = { what: `log in to ${this.#config.origin} as ${userid}`, action: "login" };
-    const answer = await this.#exchange("POST", `${this.#config.basePath}/access/ticket`, {
+    const answer = await this.#exchange("POST", `${this.#config.basePath}${PATHS.ticket}`, {
       headers: {},
       body: encodeParams({ username: userid, password }),
       signal,
       context,
       retryOnStale: false,
     });
-    if (answer.status !== 200) throw answerError(answer, "/access/ticket", context);
+    if (answer.status !== 200) throw answerError(answer, PATHS.ticket, context);
     const data = parseData(answer, context) as Partial<Ticket> | null;
     if (typeof data?.ticket !== "string" || typeof data.CSRFPreventionToken !== "string") {
-      throw new ProviderError(`Cannot ${context.what}: PVE answered without a ticket`, {
+      throw new ProviderError(`${failurePrefix(context)}: PVE answered without a ticket`, {
         runtime: "proxmox",
         action: "login",
       });
@@ -184,53 +187,53 @@ export class Transport {
     },
   ): Promise<RawAnswer> {
     const started = performance.now();
-    // Disposed when the exchange settles: no timer or listener outlives it.
-    using bounded = boundedSignal(this.#config.timeoutMs, [request.signal, this.#closing.signal]);
-    const { signal } = bounded;
     const headers: Record<string, string> = { accept: "application/json", ...request.headers };
     if (request.body !== undefined) {
       headers["content-type"] = "application/x-www-form-urlencoded";
     }
     const path = target.slice(this.#config.basePath.length);
-    let response: HttpResponse | undefined;
-    try {
-      const http = await this.#client();
-      response = await http.request({
-        method,
-        path: target,
-        headers,
-        body: request.body,
-        signal,
-        retryOnStale: request.retryOnStale,
-      });
-      const answer = {
-        status: response.status,
-        statusText: response.statusText,
-        body: await response.text(),
-      };
-      this.#config.logger.debug(`PVE ${method} ${path} ${answer.status}`, {
-        method,
-        path,
-        status: answer.status,
-        ms: Math.round(performance.now() - started),
-      });
-      return answer;
-    } catch (error) {
-      response?.cancel();
-      if (bounded.timedOut && !request.signal?.aborted && !this.#closing.signal.aborted) {
-        throw new TimeoutError(
-          `Cannot ${request.context.what}: no answer from ${this.#config.origin} within ${
+    const { context } = request;
+    return await withDeadline({
+      signal: request.signal,
+      closed: this.#closing.signal,
+      ms: this.#config.timeoutMs,
+      onTimeout: () =>
+        new TimeoutError(
+          `${failurePrefix(context)}: no answer from ${this.#config.origin} within ${
             this.#config.timeoutMs / 1000
           } s`,
-          {
-            runtime: "proxmox",
-            action: request.context.action,
-            container: request.context.container,
-          },
-        );
+          { runtime: "proxmox", action: context.action, container: context.container },
+        ),
+      onClosed: () => this.#closing.signal.reason,
+    }, async (signal) => {
+      let response: HttpResponse | undefined;
+      try {
+        const http = await this.#client();
+        response = await http.request({
+          method,
+          path: target,
+          headers,
+          body: request.body,
+          signal,
+          retryOnStale: request.retryOnStale,
+        });
+        const answer = {
+          status: response.status,
+          statusText: response.statusText,
+          body: await response.text(),
+        };
+        this.#config.logger.debug(`PVE ${method} ${path} ${answer.status}`, {
+          method,
+          path,
+          status: answer.status,
+          ms: Math.round(performance.now() - started),
+        });
+        return answer;
+      } catch (error) {
+        response?.cancel();
+        throw this.#rethrow(error, request.signal, context, method);
       }
-      throw this.#rethrow(error, request.signal, request.context, method);
-    }
+    });
   }
 
   /**
@@ -248,7 +251,7 @@ export class Transport {
     if (this.#closing.signal.aborted) return this.#closing.signal.reason;
     if (error instanceof ProviderError) return error;
     if (error instanceof TypeError) {
-      return new InvalidArgumentError(`Cannot ${context.what}: ${error.message}`, {
+      return new InvalidArgumentError(`${failurePrefix(context)}: ${error.message}`, {
         runtime: "proxmox",
         action: context.action,
         container: context.container,
@@ -308,7 +311,7 @@ function parseData(answer: RawAnswer, context: RequestContext): unknown {
     return (JSON.parse(answer.body) as { data?: unknown } | null)?.data ?? null;
   } catch (error) {
     throw new ProviderError(
-      `Cannot ${context.what}: PVE answered ${answer.status} with a body that is not JSON`,
+      `${failurePrefix(context)}: PVE answered ${answer.status} with a body that is not JSON`,
       { runtime: "proxmox", action: context.action, container: context.container, cause: error },
     );
   }
@@ -331,14 +334,14 @@ function connectionError(
   }
   if (error instanceof BodyTooLargeError) {
     return new ConnectionError(
-      `Cannot ${context.what}: the answer of ${config.origin} is too large ` +
+      `${failurePrefix(context)}: the answer of ${config.origin} is too large ` +
         `(${error.message.replace(/^The answer is /, "")}); the connection was dropped`,
       { runtime: "proxmox", action: context.action, container: context.container, cause: error },
     );
   }
   const reason = error instanceof Error ? error.message : String(error);
   const failure = new ConnectionError(
-    `Cannot ${context.what}: cannot talk to ${config.origin}: ${reason}${hint}`,
+    `${failurePrefix(context)}: cannot talk to ${config.origin}: ${reason}${hint}`,
     { runtime: "proxmox", action: context.action, container: context.container, cause: error },
   );
   return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;

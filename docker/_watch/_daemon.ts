@@ -10,12 +10,8 @@ import { ApiError, TimeoutError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { HttpResponse } from "../../_internal/http/client.ts";
 import { containerPath, NOT_FOUND } from "../_api.ts";
-import {
-  type DockerClient,
-  failurePrefix,
-  type RequestContext,
-  responseError,
-} from "../_client.ts";
+import { responseError, type Transport } from "../_transport.ts";
+import { failurePrefix, type RequestContext } from "../../_internal/errdefs.ts";
 import { deadline } from "./_retry.ts";
 import {
   type ContainerState,
@@ -27,7 +23,7 @@ import {
 } from "./_wire.ts";
 
 /** What the watch needs of the client. */
-export type WatchClient = Pick<DockerClient, "url" | "request" | "send" | "transportError">;
+export type WatchClient = Pick<Transport, "url" | "request" | "send" | "transportError">;
 
 /** An inspection, and the daemon's clock (whole seconds, from `Date`) when it answered. */
 export interface Inspection {

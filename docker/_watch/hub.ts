@@ -25,19 +25,13 @@
  */
 
 import { type LineError, type LineSink, LineSplitter } from "../../_internal/line_stream.ts";
-import {
-  ApiError,
-  ConnectionError,
-  NotFoundError,
-  ProviderError,
-  TimeoutError,
-} from "../../errors.ts";
+import { ApiError, ConnectionError, NotFoundError, ProviderError } from "../../errors.ts";
 import { defaultLogger, type Logger } from "../../log.ts";
 import type { WatchStreams } from "../../provider.ts";
 import { delay } from "../../_internal/abort.ts";
 import { backoff, type BackoffOptions } from "../../_internal/backoff.ts";
 import type { HttpResponse } from "../../_internal/http/client.ts";
-import { failurePrefix, type RequestContext } from "../_client.ts";
+import { failurePrefix, type RequestContext, restate } from "../../_internal/errdefs.ts";
 import { ContainerWatch } from "./_container.ts";
 import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_daemon.ts";
 import { WatchLoggers } from "./_loggers.ts";
@@ -107,6 +101,9 @@ export class WatchHub {
   #context: RequestContext;
   #prefix: string;
   #byId = new Map<string, Set<ContainerWatch>>();
+  /** Every watch not ended yet, attached or still starting. */
+  #all = new Set<ContainerWatch>();
+  #closed = false;
   /** The keys of `#byId`, as lines are checked against them. */
   #watched = idSet(this.#byId);
   #registered = 0;
@@ -168,10 +165,24 @@ export class WatchHub {
       logger,
       onEnd: (w) => this.#detach(w),
     });
-    if (signal?.aborted) {
+    if (this.#closed) {
+      watch.report(() =>
+        new ProviderError(
+          `${failurePrefix({ action: "watch", container: ref })}: the client is closed`,
+          {
+            runtime: "docker",
+            action: "watch",
+            container: ref,
+          },
+        )
+      );
+    }
+    if (signal?.aborted || this.#closed) {
       watch.end();
       return watch.streams;
     }
+    this.#all.add(watch);
+    watch.onEnd(() => this.#all.delete(watch));
     if (signal !== undefined) {
       const onAbort = () => watch.end();
       signal.addEventListener("abort", onAbort, { once: true });
@@ -182,6 +193,12 @@ export class WatchHub {
       watch.end();
     });
     return watch.streams;
+  }
+
+  /** Ends every watch, which stops the stream; later watches end at once. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const watch of [...this.#all]) watch.end();
   }
 
   /** Inspects the container until it is found (or gone), then attaches the watch. */
@@ -308,7 +325,7 @@ export class WatchHub {
       if (performance.now() - liveAt >= this.#stableAfter) waits = backoff(this.#backoff);
       this.#live = false;
       this.#failures++;
-      this.#context.logger.debug(`Docker event stream of ${this.#client.url} lost`, {
+      this.#loggers.debug(`Docker event stream of ${this.#client.url} lost`, {
         action: "watch",
         error: failure,
       });
@@ -458,58 +475,15 @@ export class WatchHub {
     }
   }
 
-  /** Restates an error of the shared stream for one watch's container. */
+  /** Restates an error of the shared stream for one watch's container, keeping its kind. */
   #forWatch(error: unknown, ref: string): Error {
     const prefix = failurePrefix({ action: "watch", container: ref });
     const text = error instanceof Error ? error.message : String(error);
     const message = text.startsWith(this.#prefix)
       ? prefix + text.slice(this.#prefix.length)
       : `${prefix}: ${text}`;
-    const options = { cause: error, runtime: "docker" as const, action: "watch", container: ref };
-    if (error instanceof ApiError) {
-      return new ApiError(message, {
-        ...options,
-        status: error.status,
-        serverMessage: error.serverMessage,
-      });
-    }
-    if (error instanceof NotFoundError) return new NotFoundError(message, options);
-    if (error instanceof TimeoutError) return new TimeoutError(message, options);
-    if (error instanceof ConnectionError || !(error instanceof ProviderError)) {
-      return new ConnectionError(message, options);
-    }
-    return new ProviderError(message, options);
+    return restate(error, message, { runtime: "docker", action: "watch", container: ref });
   }
-}
-
-/** A client's hub as one provider uses it: its watches log to the provider's logger. */
-export interface ProviderWatchHub {
-  /**
-   * {@linkcode WatchHub.watch}, logging to the provider's logger.
-   *
-   * @param ref The container's name, id or id prefix.
-   * @param options Ends the watch when `signal` aborts.
-   * @returns The watch's streams.
-   */
-  watch(ref: string, options?: { signal?: AbortSignal }): WatchStreams;
-}
-
-const hubs = new WeakMap<WatchClient, WatchHub>();
-
-/**
- * The hub of a client, for one provider: every provider on the client
- * shares the hub, and so its one events stream, while each watch logs to
- * its own provider's logger.
- *
- * @param client The shared client.
- * @param logger The provider's logger.
- * @returns The client's hub, whose watches log to `logger`.
- */
-export function watchHub(client: WatchClient, logger: Logger): ProviderWatchHub {
-  let hub = hubs.get(client);
-  if (hub === undefined) hubs.set(client, hub = new WatchHub(client));
-  const shared = hub;
-  return { watch: (ref, options = {}) => shared.watch(ref, { ...options, logger }) };
 }
 
 function asError(error: unknown): Error {

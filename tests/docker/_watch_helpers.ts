@@ -7,7 +7,8 @@
 
 import type { Event } from "../../events/mod.ts";
 import type { WatchStreams } from "../../provider.ts";
-import { acquireDockerClient, type DockerClient } from "../../docker/_client.ts";
+import { Transport } from "../../docker/_transport.ts";
+import { defaultLogger } from "../../log.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { WatchHub, type WatchHubOptions } from "../../docker/_watch/hub.ts";
 import type { BackoffOptions } from "../../_internal/backoff.ts";
@@ -21,15 +22,15 @@ export const FAST_BACKOFF: BackoffOptions = {
 };
 
 /**
- * A shared Docker client on a unix socket; dispose it to release it.
+ * A Docker transport on a unix socket; dispose it to close it.
  *
  * @param socketPath The engine's (or the proxy's) socket.
  * @returns The client, disposable.
  */
-export function openClient(socketPath: string): DockerClient & Disposable {
+export function openClient(socketPath: string): Transport & Disposable {
   const host = resolveDockerHost({ socketPath }, () => undefined);
-  const client = acquireDockerClient(host, () => loadDialTarget(host, Deno.readTextFileSync));
-  return Object.assign(client, { [Symbol.dispose]: () => client.release() });
+  const client = new Transport(host, loadDialTarget(host, Deno.readTextFileSync), defaultLogger);
+  return Object.assign(client, { [Symbol.dispose]: () => client.close() });
 }
 
 /** A hub on its own client, and a signal that ends its watches when the test ends. */
@@ -63,7 +64,7 @@ export function hubFixture(
       try {
         await poll(() => hub.watching === 0, "the watches to end", 5_000);
       } finally {
-        client.release();
+        client.close();
       }
     },
   };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { acquireDockerClient, responseError } from "../../docker/_client.ts";
+import { responseError, Transport } from "../../docker/_transport.ts";
 import { loadDialTarget, resolveDockerHost } from "../../docker/_host.ts";
 import { newDockerProvider } from "../../docker/mod.ts";
 import { ApiError, ConnectionError, NotFoundError } from "../../errors.ts";
@@ -201,7 +201,7 @@ Deno.test({
 
 Deno.test({
   ...unix,
-  name: "DockerClient.request() streams a versioned answer",
+  name: "Transport.request() streams a versioned answer",
   async fn() {
     const encoder = new TextEncoder();
     await using fake = await startFakeEngine({
@@ -220,7 +220,7 @@ Deno.test({
       },
     });
     const host = resolveDockerHost({ socketPath: fake.path }, () => undefined);
-    const client = acquireDockerClient(host, () => loadDialTarget(host, () => ""));
+    const client = new Transport(host, loadDialTarget(host, () => ""), new RecordingLogger());
     try {
       const context = { action: "watch", container: "web", logger: new RecordingLogger() };
       const response = await client.request({ method: "GET", path: "/events?since=0", context });
@@ -232,7 +232,7 @@ Deno.test({
       assert.equal(text, '{"Action":"start"}\n{"Action":"die"}\n');
       assert.deepEqual(fake.requests.map((r) => r.target), ["/_ping", "/v1.41/events?since=0"]);
     } finally {
-      client.release();
+      client.close();
     }
   },
 });

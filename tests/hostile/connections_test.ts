@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { acquireDockerClient } from "../../docker/_client.ts";
+import { Transport } from "../../docker/_transport.ts";
 import { withoutFrames } from "../../_internal/http/dial.ts";
 import { ConnectionError, TimeoutError } from "../../errors.ts";
 import { CT_RUNNING, dockerAt, proxmoxAt } from "./_providers.ts";
@@ -162,21 +162,22 @@ Deno.test("Running out of file descriptors is an error for the calls it hits, ne
   });
 });
 
-Deno.test("DockerClient.transportError() makes running out of descriptors a frameless ConnectionError", () => {
+Deno.test("Transport.transportError() makes running out of descriptors a frameless ConnectionError", () => {
   const host = { transport: "unix" as const, path: "/x.sock", url: "unix:///x.sock", basePath: "" };
-  const client = acquireDockerClient(host, () => ({ transport: "unix", path: "/x.sock" }));
+  const quiet = { debug() {}, error() {} };
+  const transport = new Transport(host, { transport: "unix", path: "/x.sock" }, quiet);
   try {
     const emfile = withoutFrames(Object.assign(new Error("Too many open files (os error 24)"), {
       code: "EMFILE",
     }));
-    const error = client.transportError(emfile, {
-      context: { action: "status", container: "web", logger: { debug() {}, error() {} } },
+    const error = transport.transportError(emfile, {
+      context: { action: "status", container: "web", logger: quiet },
     });
     assert.ok(error instanceof ConnectionError);
     assert.match(error.message, /Too many open files/);
     assert.equal(error.stack, `ConnectionError: ${error.message}`);
     assert.equal(error.cause, emfile);
   } finally {
-    client.release();
+    transport.close();
   }
 });

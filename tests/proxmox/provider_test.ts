@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ApiError, ConnectionError, NotFoundError, TimeoutError } from "../../errors.ts";
+import { ApiError, ConnectionError, NotFoundError, TaskError, TimeoutError } from "../../errors.ts";
 import { newProxmoxProvider, type Provider, ProxmoxClient } from "../../proxmox/mod.ts";
 import { MemoryLogger, requestLines, SECRET, setup, TOKEN_ID, until } from "./_setup.ts";
 
@@ -130,10 +130,14 @@ Deno.test("ProxmoxProvider.containerPause() suspends; containerUnpause() resumes
     const error = await provider.containerPause().catch((error) => error);
     assert.ok(error instanceof ApiError, String(error));
     assert.equal(error.status, 0);
+    assert.ok(error instanceof TaskError, String(error));
+    assert.equal(error.name, "TaskError");
+    assert.equal(error.task, "vzsuspend");
     assert.equal(
-      error.serverMessage,
+      error.exitStatus,
       "command 'lxc-checkpoint -n 101 -s -D /var/lib/vz/dump' failed: exit code 1",
     );
+    assert.equal(error.serverMessage, error.exitStatus);
     assert.match(error.message, /CRIU/);
     assert.match(error.message, /containerStop/);
     assert.equal(s.fake.ct(101)?.status, "running");
@@ -224,6 +228,9 @@ Deno.test("ProxmoxProvider rejects with a failed task's exit status", async (t) 
     const error = await provider.containerStart().catch((error) => error);
     assert.ok(error instanceof ApiError, String(error));
     assert.equal(error.status, 0);
+    assert.ok(error instanceof TaskError, String(error));
+    assert.equal(error.task, "vzstart");
+    assert.equal(error.exitStatus, "CT is locked (backup)");
     assert.equal(error.serverMessage, "CT is locked (backup)");
     assert.equal(error.action, "start");
     assert.equal(error.container, "101");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { isTaskOk, parseUpid, TaskEnds, taskStatusPath, type Upid } from "../../proxmox/_tasks.ts";
+import { taskStatusPath } from "../../proxmox/_api.ts";
+import { isTaskOk, parseUpid, TaskEnds, type Upid } from "../../proxmox/_tasks.ts";
 import { learnTaskEnd, taskCheckTimes, type TaskEnd } from "../../proxmox/_timing.ts";
 
 Deno.test("parseUpid() reads PVE's task ids", { permissions: "none" }, async (t) => {

@@ -1,11 +1,7 @@
 /**
- * The Docker Engine API client providers share: one keep-alive
- * {@linkcode HttpClient} per host, API version negotiation, a DEBUG line per
- * call, and the mapping of failures into the provider errors.
- *
- * Providers created with the same host share one client through
- * {@linkcode acquireDockerClient}; the client closes when the last of them
- * calls {@linkcode DockerClient.release}.
+ * The Docker Engine API transport under a `DockerClient`: one
+ * keep-alive {@linkcode HttpClient} per host, API version negotiation, a
+ * DEBUG line per call, and the mapping of failures into the provider errors.
  *
  * @module
  */
@@ -18,20 +14,17 @@ import {
   isOutOfDescriptors,
   withoutFrames,
 } from "../_internal/http/dial.ts";
-import { ApiError, ConnectionError, NotFoundError } from "../errors.ts";
+import {
+  errorFields,
+  errorOfKind,
+  failurePrefix,
+  kindOfStatus,
+  type RequestContext,
+} from "../_internal/errdefs.ts";
+import { ConnectionError, type ProviderError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { negotiateApiVersion, NOT_FOUND } from "./_api.ts";
+import { negotiateApiVersion } from "./_api.ts";
 import type { DockerHost } from "./_host.ts";
-
-/** What a request is part of, for log lines and error messages. */
-export interface RequestContext {
-  /** The operation: `"start"`, `"stop"`, `"status"`, `"watch"`, ... */
-  action: string;
-  /** The container id or name the operation is about. */
-  container: string;
-  /** Where the DEBUG line of each API call goes. */
-  logger: Logger;
-}
 
 /** One Engine API request. */
 export interface DockerRequest {
@@ -49,6 +42,8 @@ export interface DockerRequest {
   signal?: AbortSignal;
   /** Safe to send twice: replayed once when a reused connection turns out closed. */
   idempotent?: boolean;
+  /** The largest answer {@linkcode Transport.send} reads; default {@linkcode MAX_ANSWER_SIZE}. */
+  maxBodySize?: number;
   /** The operation this request belongs to. */
   context: RequestContext;
 }
@@ -63,23 +58,6 @@ export interface DockerResponse {
   body: Uint8Array;
 }
 
-/** Words for an action in messages: `Cannot <words> container "web"`. */
-const ACTION_WORDS: Readonly<Record<string, string>> = {
-  status: "read the status of",
-  watch: "watch",
-};
-
-/**
- * Builds the start of every message about a failed operation.
- *
- * @param context The operation.
- * @returns For example `Cannot start container "web"`.
- */
-export function failurePrefix(context: Pick<RequestContext, "action" | "container">): string {
-  const words = ACTION_WORDS[context.action] ?? context.action;
-  return `Cannot ${words} container ${JSON.stringify(context.container)}`;
-}
-
 const decoder = new TextDecoder();
 
 /**
@@ -89,8 +67,8 @@ const decoder = new TextDecoder();
 export const MAX_ANSWER_SIZE: number = 4 * 1024 * 1024;
 
 /**
- * Turns a daemon's error answer into a {@linkcode NotFoundError} (404) or an
- * {@linkcode ApiError}, keeping the daemon's own message (`message`, and
+ * Turns a daemon's error answer into the error of its kind
+ * ({@linkcode kindOfStatus}: a `NotFoundError` for 404, else an `ApiError`), keeping the daemon's own message (`message`, and
  * Podman's `cause` when the message does not already contain it).
  *
  * @param status The HTTP status.
@@ -101,14 +79,16 @@ export const MAX_ANSWER_SIZE: number = 4 * 1024 * 1024;
 export function responseError(
   status: number,
   body: Uint8Array,
-  context: Pick<RequestContext, "action" | "container">,
-): ApiError | NotFoundError {
+  context: RequestContext,
+): ProviderError {
   const serverMessage = daemonMessage(body);
   const message = `${failurePrefix(context)}: daemon returned ${status}` +
     (serverMessage === "" ? "" : `: ${serverMessage}`);
-  const options = { runtime: "docker" as const, ...pick(context) };
-  if (status === NOT_FOUND) return new NotFoundError(message, options);
-  return new ApiError(message, { ...options, status, serverMessage });
+  return errorOfKind(kindOfStatus("docker", status, serverMessage), message, {
+    ...errorFields("docker", context),
+    status,
+    serverMessage,
+  });
 }
 
 function daemonMessage(body: Uint8Array): string {
@@ -127,48 +107,33 @@ function daemonMessage(body: Uint8Array): string {
   return text.length > 300 ? `${text.slice(0, 300)}...` : text;
 }
 
-function pick(context: Pick<RequestContext, "action" | "container">) {
-  return { action: context.action, container: context.container };
-}
-
 /**
- * A Docker Engine API client for one host. Obtain it with
- * {@linkcode acquireDockerClient}, give it back with
- * {@linkcode DockerClient.release}.
+ * The Engine API of one host, for one `DockerClient`: every
+ * provider and watch on the client sends through it.
  */
-export class DockerClient {
+export class Transport {
   /** The host as a URL, for messages (`unix:///var/run/docker.sock`, `tcp://h:2376`). */
   readonly url: string;
   #host: DockerHost;
   #http: HttpClient;
+  #logger: Logger;
   #version: Promise<string> | undefined;
   /** The version once a lasting answer gave it; it never changes after that. */
   #knownVersion: string | undefined;
-  #references = 1;
-  #key: string;
 
   /**
    * Creates a client; nothing is opened before the first request.
    *
    * @param host The resolved host.
    * @param target Where to dial, with the TLS material.
-   * @param key The key this client is shared under.
-   * @param limits The most connections it opens at once.
+   * @param logger Where a request whose context names no logger is logged.
+   * @param maxConnections The most connections open at once (default 32).
    */
-  constructor(
-    host: DockerHost,
-    target: DialTarget,
-    key: string,
-    limits: { maxConnections?: number } = {},
-  ) {
+  constructor(host: DockerHost, target: DialTarget, logger: Logger, maxConnections?: number) {
     this.url = host.url;
     this.#host = host;
-    this.#key = key;
-    this.#http = new HttpClient({
-      target,
-      maxConnections: limits.maxConnections,
-      maxBodySize: MAX_ANSWER_SIZE,
-    });
+    this.#logger = logger;
+    this.#http = new HttpClient({ target, maxConnections, maxBodySize: MAX_ANSWER_SIZE });
   }
 
   /**
@@ -231,7 +196,7 @@ export class DockerClient {
   }
 
   /**
-   * Like {@linkcode DockerClient.request}, but reads the whole body.
+   * Like {@linkcode Transport.request}, but reads the whole body.
    *
    * @param request The request.
    * @returns The status, headers and body.
@@ -265,29 +230,20 @@ export class DockerClient {
       return new ConnectionError(
         `${failurePrefix(context)}: the answer of the daemon at ${this.url} is too large ` +
           `(${error.message.replace(/^The answer is /, "")}); the connection was dropped`,
-        { cause: error, runtime: "docker", ...pick(context) },
+        { cause: error, ...errorFields("docker", context) },
       );
     }
     const failure = new ConnectionError(
       `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ${
         connectionHint(this.#host, error)
       }`,
-      { cause: error, runtime: "docker", ...pick(context) },
+      { cause: error, ...errorFields("docker", context) },
     );
     return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;
   }
 
-  /** Adds a provider to this client's users. */
-  acquire(): void {
-    this.#references++;
-  }
-
-  /** Removes a provider from this client's users; the last one closes the connections. */
-  release(): void {
-    if (this.#references === 0) return;
-    this.#references--;
-    if (this.#references > 0) return;
-    if (clients.get(this.#key) === this) clients.delete(this.#key);
+  /** Closes the connections; requests in flight and later ones fail. Idempotent. */
+  close(): void {
     this.#http.close();
   }
 
@@ -313,6 +269,7 @@ export class DockerClient {
     const fullPath = this.#host.basePath + path;
     const started = performance.now();
     const log = { action: context.action, container: context.container, method, path: fullPath };
+    const logger = context.logger ?? this.#logger;
     try {
       const body = request.body === undefined ? undefined : JSON.stringify(request.body);
       const response = await this.#http.request({
@@ -322,9 +279,10 @@ export class DockerClient {
         body,
         signal,
         retryOnStale: request.idempotent ?? false,
+        maxBodySize: request.maxBodySize,
       });
       const ms = Math.round(performance.now() - started);
-      context.logger.debug(`${method} ${fullPath} ${response.status} (${ms} ms)`, {
+      logger.debug(`${method} ${fullPath} ${response.status} (${ms} ms)`, {
         ...log,
         status: response.status,
         ms,
@@ -332,7 +290,7 @@ export class DockerClient {
       return response;
     } catch (error) {
       const ms = Math.round(performance.now() - started);
-      context.logger.debug(`${method} ${fullPath} failed (${ms} ms)`, { ...log, ms, error });
+      logger.debug(`${method} ${fullPath} failed (${ms} ms)`, { ...log, ms, error });
       throw this.transportError(error, request);
     }
   }
@@ -374,32 +332,4 @@ function connectionHint(host: DockerHost, error: unknown): string {
     return `the answer is not valid HTTP (${detail}): is this a Docker API endpoint?`;
   }
   return detail;
-}
-
-const clients = new Map<string, DockerClient>();
-
-/**
- * Returns the shared client for `host`, creating it on first use. Each call
- * must be matched by one {@linkcode DockerClient.release}.
- *
- * @param host The resolved host; equal hosts (and limits) share a client.
- * @param loadTarget Builds the dial target (reads the TLS files); called only for a new client.
- * @param limits The most connections the client opens at once.
- * @returns The client.
- * @throws What `loadTarget` throws.
- */
-export function acquireDockerClient(
-  host: DockerHost,
-  loadTarget: () => DialTarget,
-  limits: { maxConnections?: number } = {},
-): DockerClient {
-  const key = JSON.stringify([host, limits.maxConnections ?? null]);
-  const shared = clients.get(key);
-  if (shared !== undefined) {
-    shared.acquire();
-    return shared;
-  }
-  const client = new DockerClient(host, loadTarget(), key, limits);
-  clients.set(key, client);
-  return client;
 }

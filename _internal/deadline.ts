@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MAX_TIMER_MS, timeoutSignal } from "../_internal/abort.ts";
+import { MAX_TIMER_MS, timeoutSignal } from "./abort.ts";
 
 /** What bounds a call. */
 export interface DeadlineOptions {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { withDeadline } from "../../docker/_deadline.ts";
+import { withDeadline } from "../../_internal/deadline.ts";
 
 /** Resolves when `signal` aborts, rejecting with its reason, like an I/O call would. */
 function untilAborted(signal: AbortSignal): Promise<never> {
