@@ -97,7 +97,9 @@ export function errorFields(
   return { runtime, action: context.action, container: context.container };
 }
 
-const CONFIG_MISSING = /Configuration file '[^']*' does not exist/;
+// pve-guest-common's load_config, and qemu-server's assert_config_exists_on_node.
+const CONFIG_MISSING =
+  /Configuration file '[^']*' does not exist|unable to find configuration file for (VM|CT) \d+ on node/;
 
 /** Tells whether a PVE message or task exit status says the guest's configuration does not exist. */
 export function isConfigMissing(message: string): boolean {

@@ -11,7 +11,8 @@
  *
  * - `{"cmd":"addCts","nodes":["pve"],"from":1000,"count":500}`: adds the nodes (once)
  *   and CTs `from`..`from+count-1` (CT `from+i` on node `i mod nodes`), every other one running
- * - `{"cmd":"setStatus","vmid":1000,"status":"running"}`: flips a CT at once
+ * - `{"cmd":"addVms","nodes":["pve"],"from":1500,"count":250}`: the same with QEMU VMs
+ * - `{"cmd":"setStatus","vmid":1000,"status":"running"}`: flips a CT or a VM at once
  * - `{"cmd":"requests","reset":true}`: the requests received since the last reset,
  *   counted by kind
  * - `{"cmd":"set","field":"taskDurationMs","value":1000}`: changes a knob
@@ -30,6 +31,8 @@ const SECRET = "bench-secret";
 function kind(method: string, path: string): string {
   const rel = path.replace(/^\/api2\/json/, "");
   if (/^\/nodes\/[^/]+\/lxc$/.test(rel)) return "list";
+  if (/^\/nodes\/[^/]+\/qemu$/.test(rel)) return "vm-list";
+  if (rel === "/cluster/resources") return "resources";
   if (/\/status\/current$/.test(rel)) return "status";
   if (/\/tasks\/[^/]+\/status$/.test(rel)) return "task-status";
   if (/^\/nodes\/[^/]+\/tasks$/.test(rel)) return "task-list";
@@ -56,7 +59,8 @@ async function serve(options: FakePveOptions): Promise<void> {
     const command = JSON.parse(line) as Record<string, unknown>;
     let answer: Record<string, unknown> = { ok: true };
     switch (command.cmd) {
-      case "addCts": {
+      case "addCts":
+      case "addVms": {
         const names = command.nodes as string[];
         for (const node of names.filter((name) => !nodes.has(name))) {
           fake.addNode(node);
@@ -64,16 +68,22 @@ async function serve(options: FakePveOptions): Promise<void> {
         }
         const from = command.from as number;
         for (let i = 0; i < (command.count as number); i++) {
-          fake.addCt(names[i % names.length], from + i, {
-            name: `ct-${from + i}`,
-            status: i % 2 ? "running" : "stopped",
-          });
+          const status = i % 2 ? "running" : "stopped";
+          if (command.cmd === "addVms") {
+            fake.addVm(names[i % names.length], from + i, { name: `vm-${from + i}`, status });
+          } else {
+            fake.addCt(names[i % names.length], from + i, { name: `ct-${from + i}`, status });
+          }
         }
         break;
       }
-      case "setStatus":
-        fake.setCt(command.vmid as number, { status: command.status as "running" | "stopped" });
+      case "setStatus": {
+        const vmid = command.vmid as number;
+        const status = command.status as "running" | "stopped";
+        if (fake.vm(vmid)) fake.setVm(vmid, { status });
+        else fake.setCt(vmid, { status });
         break;
+      }
       case "requests": {
         const byKind: Record<string, number> = {};
         for (const request of fake.requests) {

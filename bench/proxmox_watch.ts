@@ -3,7 +3,10 @@
  * process) receives while 500 CTs are watched, and the time from a CT's state
  * flip to its event, next to GoDoxy's one status poll per CT per second
  * (bench/baselines/godoxy_lxc_watch.ts). Ours runs with the 500 CTs on one
- * node and spread over five (it polls once per node).
+ * node and spread over five (it polls once per node), and with 500 guests
+ * on one node, half CTs and half QEMU VMs (one CT list and one VM list per
+ * node and interval; the peer is the same per-guest poll, as GoDoxy has no
+ * VM provider).
  *
  * Flips come every 760 ms, two CTs at a time, so that they fall evenly over
  * the phases of a one-second poll.
@@ -38,6 +41,7 @@ const SETTLE_MS = 2500;
 const TAIL_MS = 1500;
 const GOAL_LOAD = "≥ 100x fewer requests";
 const GOAL_LATENCY = "≤ 1.10x baseline (equal within noise)";
+const GOAL_MIXED = "1 CT list + 1 VM list per node per second; ≥ 100x fewer requests";
 
 interface Ready {
   url: string;
@@ -133,14 +137,27 @@ async function measure(
   who: "ours" | "baseline",
   nodes: number,
   proxmox: ProxmoxModule | undefined,
+  mixed = false,
 ): Promise<Measurement> {
-  log(`proxmox watch: ${who}, ${CTS} CTs on ${nodes} node(s)`);
+  log(`proxmox watch: ${who}, ${CTS} ${mixed ? "guests (half VMs)" : "CTs"} on ${nodes} node(s)`);
   await using fake = denoChild("fake PVE", "_fake_pve_server.ts", ["{}"], { stdin: true });
   const ready = await fake.nextJson<Ready>();
-  await fake.call({ cmd: "addCts", nodes: nodeNames(nodes), from: FIRST_VMID, count: CTS });
-  // The fake starts every other CT running.
+  if (mixed) {
+    // CTs first, then VMs; the flips pick among all of them alike.
+    const half = CTS / 2;
+    await fake.call({ cmd: "addCts", nodes: nodeNames(nodes), from: FIRST_VMID, count: half });
+    await fake.call({
+      cmd: "addVms",
+      nodes: nodeNames(nodes),
+      from: FIRST_VMID + half,
+      count: half,
+    });
+  } else {
+    await fake.call({ cmd: "addCts", nodes: nodeNames(nodes), from: FIRST_VMID, count: CTS });
+  }
+  // The fake starts every other guest of each kind running.
   const running = new Map<number, boolean>();
-  for (let i = 0; i < CTS; i++) running.set(FIRST_VMID + i, i % 2 === 1);
+  for (let i = 0; i < CTS; i++) running.set(FIRST_VMID + i, (mixed ? i % (CTS / 2) : i) % 2 === 1);
 
   const arrivals: Arrivals = new Map();
   const stopWatching = who === "ours"
@@ -234,7 +251,38 @@ async function run(): Promise<Row[]> {
       data,
     });
   }
+  rows.push(await mixedRow(proxmox, baseline, peerLoad));
   return rows;
+}
+
+/** 500 guests on one node, half CTs and half VMs: one list of each kind per interval. */
+async function mixedRow(
+  proxmox: ProxmoxModule | undefined,
+  baseline: Measurement,
+  peerLoad: string,
+): Promise<Row> {
+  const metric = `Proxmox watch load, ${CTS} guests (${CTS / 2} CTs + ${CTS / 2} VMs) on 1 node`;
+  if (!proxmox) return { ...unavailableRow(metric, NOT_BUILT, GOAL_MIXED), peer: peerLoad };
+  const ours = await measure("ours", 1, proxmox, true);
+  const perSecond = (kind: string) => (ours.byKind[kind] ?? 0) / ours.seconds;
+  const fewer = baseline.requestsPerSecond / ours.requestsPerSecond;
+  const onePerInterval = (rate: number) => rate >= 0.8 && rate <= 1.2;
+  return {
+    metric,
+    ours: `${fmt(ours.requestsPerSecond, 1)} req/s (${fmt(perSecond("list"), 1)} CT lists, ${
+      fmt(perSecond("vm-list"), 1)
+    } VM lists, ${fmt(perSecond("task-list"), 1)} task reads per s; ${
+      latencyText(ours)
+    } flip → event)`,
+    peer: `${peerLoad} (one poll per guest)`,
+    ratio: `${fmt(fewer, 0)}x fewer`,
+    goal: GOAL_MIXED,
+    met: onePerInterval(perSecond("list")) && onePerInterval(perSecond("vm-list")) &&
+        fewer >= 100 && ours.missed === 0
+      ? "yes"
+      : "no",
+    data: { ours, baseline },
+  };
 }
 
 if (import.meta.main) await main(run);

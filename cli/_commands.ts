@@ -12,6 +12,7 @@ import {
   type Provider,
   TimeoutError,
 } from "../mod.ts";
+import type { ProxmoxProvider } from "../proxmox/mod.ts";
 import type { Invocation } from "./_args.ts";
 import { ExitCode } from "./_errors.ts";
 import { type Output, Progress } from "./_output.ts";
@@ -56,10 +57,11 @@ export async function runCommand(context: CommandContext): Promise<number> {
   const { invocation, provider, stdout, signal } = context;
   const { command, json } = invocation;
   const container = invocation.target.container;
+  const guest = guestOf(provider);
   switch (command) {
     case "status": {
       const status = await provider.containerStatus({ signal });
-      stdout.line(json ? JSON.stringify({ container, status }) : status);
+      stdout.line(json ? JSON.stringify({ container, ...guest, status }) : status);
       return ExitCode.Ok;
     }
     case "watch":
@@ -70,11 +72,22 @@ export async function runCommand(context: CommandContext): Promise<number> {
       await act(context, command);
       stdout.line(
         json
-          ? JSON.stringify({ container, command, ok: true })
-          : `${PAST_TENSE[command]} ${container}`,
+          ? JSON.stringify({ container, ...guest, command, ok: true })
+          : `${PAST_TENSE[command]} ${subject(container, guest)}`,
       );
       return ExitCode.Ok;
   }
+}
+
+/** A Proxmox guest's kind, as JSON output gives it: `{ guest: "qemu" }`; nothing for Docker. */
+function guestOf(provider: Provider): { guest?: "lxc" | "qemu" } {
+  const type = (provider as Partial<ProxmoxProvider>).guestType;
+  return type === "lxc" || type === "qemu" ? { guest: type } : {};
+}
+
+/** The target as text output names it: a Proxmox guest with its kind, `VM pve/100`. */
+function subject(container: string, { guest }: { guest?: "lxc" | "qemu" }): string {
+  return guest === undefined ? container : `${guest === "qemu" ? "VM" : "CT"} ${container}`;
 }
 
 /** Runs a power command, with a progress line on a terminal. */
@@ -212,7 +225,9 @@ async function wait(context: CommandContext): Promise<number> {
     stop.abort();
     await Promise.all([following, reportingErrors, reading]);
   }
-  stdout.line(invocation.json ? JSON.stringify({ container, status: goal }) : goal);
+  stdout.line(
+    invocation.json ? JSON.stringify({ container, ...guestOf(provider), status: goal }) : goal,
+  );
   return ExitCode.Ok;
 }
 

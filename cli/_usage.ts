@@ -16,6 +16,9 @@ Usage:
   idlewatcher docker  <container>    <command> [flags]
   idlewatcher proxmox <node>/<vmid>  <command> [flags]
 
+  On Proxmox, <vmid> is an LXC container (CT) or a QEMU virtual machine (VM): the cluster
+  says which, and the output names it ("started VM pve/100"; --json adds "guest": "qemu").
+
 Commands:
   status                           print the status: running, stopped, paused or error
   start                            start the container (already running is success)
@@ -23,8 +26,9 @@ Commands:
                                    send S (default: the container's stop signal), wait up to
                                    SECONDS (default 10), then kill it
   kill  [--signal S]               send S (default SIGKILL; Proxmox: a hard stop)
-  pause                            freeze the container
-  unpause                          thaw the container
+  pause                            freeze the container (Proxmox: a VM frozen in memory,
+                                   a CT's CRIU checkpoint)
+  unpause                          thaw the container (or wake a hibernated VM)
   watch                            print lifecycle events until Ctrl-C or the container's
                                    removal; transient errors go to stderr, the watch keeps going
   wait  <status> [--timeout SECONDS]

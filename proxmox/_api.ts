@@ -9,8 +9,13 @@
 import { ProviderError } from "../errors.ts";
 import { ContainerStatus } from "../provider.ts";
 
-/** The kind of guest a path is about: an LXC container. */
-export type GuestType = "lxc";
+/** The kind of guest a path is about: `lxc` (a container) or `qemu` (a virtual machine). */
+export type GuestType = "lxc" | "qemu";
+
+/** `CT 101` or `VM 100`: how messages name a guest. */
+export function guestLabel(guest: { vmid: number; type: GuestType }): string {
+  return `${guest.type === "qemu" ? "VM" : "CT"} ${guest.vmid}`;
+}
 
 /** Paths without parameters. */
 export const PATHS: {
@@ -96,7 +101,8 @@ export interface PowerCall {
 /**
  * Each provider call's endpoint. A stop is PVE's clean `shutdown` (given a
  * timeout, then forced); a kill is PVE's immediate `stop`; pause and unpause
- * are `suspend` and `resume` (a CRIU checkpoint for LXC).
+ * are `suspend` and `resume` (a CRIU checkpoint for LXC; for a VM, see
+ * {@linkcode VM_PAUSE_PARAMS}).
  */
 export const POWER: {
   readonly start: PowerCall;
@@ -112,7 +118,20 @@ export const POWER: {
   unpause: { endpoint: "resume", verb: "unpause", target: ContainerStatus.Running },
 });
 
-/** Task types that change a guest's power state. */
+/**
+ * A VM's `suspend` parameters for each `vmPause`: `todisk=0` freezes the
+ * guest in memory (QMP `stop`, task `qmpause`); `todisk=1` saves it to disk
+ * and ends its QEMU process, the config locked `suspended` (task `qmsuspend`).
+ */
+export const VM_PAUSE_PARAMS: {
+  readonly suspend: Readonly<Record<string, number>>;
+  readonly hibernate: Readonly<Record<string, number>>;
+} = Object.freeze({ suspend: { todisk: 0 }, hibernate: { todisk: 1 } });
+
+/** `GET` parameters of a node's VM list: only the full status has each VM's QMP run state. */
+export const VM_LIST_PARAMS: Readonly<Record<string, number>> = Object.freeze({ full: 1 });
+
+/** Task types that change a CT's power state. */
 export const POWER_TASKS: ReadonlySet<string> = new Set([
   "vzstart",
   "vzstop",

@@ -1,17 +1,17 @@
 /**
- * Where guests live: the cluster's guests and their nodes, from `GET
- * /cluster/resources?type=vm` (its `node` comes from the cluster file
- * system's guest list, so it is current; only the status and usage beside it
- * lag pvestatd's broadcast, and they are not read here); finding a CT's node;
- * telling an unknown node from other failures; and following a CT that was
- * migrated.
+ * Where guests live: the cluster's guests, their kinds and their nodes, from
+ * `GET /cluster/resources?type=vm` (its `type` and `node` come from the
+ * cluster file system's guest list, so they are current; only the status and
+ * usage beside them lag pvestatd's broadcast, and they are not read here);
+ * finding a guest's kind and node; telling an unknown node from other
+ * failures; and following a guest that was migrated.
  *
  * @module
  */
 
 import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
 import { type ApiError, NotFoundError, ProviderError } from "../errors.ts";
-import { NODE_NAME, PATHS } from "./_api.ts";
+import { guestLabel, type GuestType, NODE_NAME, PATHS } from "./_api.ts";
 import type { Transport } from "./_transport.ts";
 
 /** A guest of the cluster. */
@@ -61,31 +61,69 @@ export async function clusterGuests(
   return guests;
 }
 
+/** How PVE's kinds of guest read in messages. */
+function kindName(type: string): string {
+  return type === "qemu" ? "QEMU virtual machine" : type === "lxc" ? "LXC container" : type;
+}
+
 /**
- * Finds the node that holds LXC container `vmid`.
+ * Finds guest `vmid`'s node and kind. Asks the cluster unless both are
+ * given. With a node given, a guest the cluster does not list (or a lookup
+ * that fails) is taken for a container, as before VMs were known: reading
+ * its status then says what is wrong.
  *
- * @returns The node's name.
- * @throws {NotFoundError} When the cluster has no such CT, or `vmid` is another kind of guest.
+ * @param transport The cluster's API.
+ * @param nodeName The node, or `""` to look it up.
+ * @param vmid The guest's id.
+ * @param type The guest's kind, or `undefined` to look it up.
+ * @param signal Aborts the lookup.
+ * @returns The node that holds the guest, and its kind.
+ * @throws {NotFoundError} When the cluster has no such guest (with no node
+ * given), or the guest is of another kind than `type`.
  */
-export async function findCtNode(
+export async function locateGuest(
   transport: Transport,
+  nodeName: string,
   vmid: number,
+  type: GuestType | undefined,
   signal: AbortSignal,
-): Promise<string> {
-  const guests = await clusterGuests(transport, {
-    signal,
-    context: { what: `find the node of CT ${vmid}`, action: "status", container: `${vmid}` },
-  });
-  const entry = guests.get(vmid);
-  if (entry?.type === "lxc") return entry.node;
-  throw new NotFoundError(
-    entry
-      ? `Guest ${vmid} is a ${
-        entry.type === "qemu" ? "QEMU virtual machine" : entry.type
-      }, not an LXC container`
-      : `No LXC container ${vmid} in the cluster`,
-    { runtime: "proxmox", action: "status", container: `${vmid}` },
-  );
+): Promise<{ node: string; type: GuestType }> {
+  if (nodeName !== "" && type !== undefined) return { node: nodeName, type };
+  const container = `${vmid}`;
+  let entry: Guest | undefined;
+  try {
+    entry = (await clusterGuests(transport, {
+      signal,
+      context: { what: `find guest ${vmid} in the cluster`, action: "status", container },
+    })).get(vmid);
+  } catch (error) {
+    if (nodeName === "" || signal.aborted) throw error;
+    transport.config.logger.debug(
+      `Cannot ask the cluster what guest ${vmid} is; taking it for an LXC container`,
+      { container, error },
+    );
+    return { node: nodeName, type: "lxc" };
+  }
+  const found = entry?.type === "lxc" || entry?.type === "qemu" ? entry.type : undefined;
+  const options = { runtime: "proxmox" as const, action: "status", container };
+  if (type !== undefined && entry !== undefined && found !== type) {
+    throw new NotFoundError(
+      `Guest ${vmid} is a ${kindName(entry.type)}, not a ${kindName(type)}`,
+      options,
+    );
+  }
+  if (nodeName !== "") return { node: nodeName, type: found ?? "lxc" };
+  if (entry === undefined || found === undefined) {
+    throw new NotFoundError(
+      entry
+        ? `Guest ${vmid} is a ${
+          kindName(entry.type)
+        }, neither an LXC container nor a QEMU virtual machine`
+        : `No ${type ? kindName(type) : "guest"} ${vmid} in the cluster`,
+      options,
+    );
+  }
+  return { node: entry.node, type: found };
 }
 
 /**
@@ -98,7 +136,7 @@ export async function findCtNode(
  */
 export async function unknownNodeError(
   transport: Transport,
-  where: { node: string; vmid: number },
+  where: { node: string; vmid: number; type: GuestType },
   cause: ApiError,
   signal: AbortSignal,
 ): Promise<NotFoundError | undefined> {
@@ -117,19 +155,21 @@ export async function unknownNodeError(
     .filter((name): name is string => typeof name === "string").sort();
   if (names.length === 0 || names.includes(node)) return undefined;
   return new NotFoundError(
-    `Cannot read CT ${vmid} on node "${node}": the cluster has no node "${node}" ` +
+    `Cannot read ${guestLabel(where)} on node "${node}": the cluster has no node "${node}" ` +
       `(available nodes: ${names.join(", ")})`,
     { runtime: "proxmox", action: "status", container: `${vmid}`, cause },
   );
 }
 
 /**
- * Where one CT is: the node that holds it, which changes when the CT is
- * migrated. The only owner of a provider's node.
+ * Where one guest is: the node that holds it, which changes when the guest
+ * is migrated. The only owner of a provider's node.
  */
-export class CtLocation {
-  /** The CT's id. */
+export class GuestLocation {
+  /** The guest's id. */
   readonly vmid: number;
+  /** `lxc` or `qemu`. */
+  readonly type: GuestType;
   #node: string;
   #transport: Transport;
 
@@ -137,28 +177,33 @@ export class CtLocation {
    * Starts at a known node.
    *
    * @param transport The cluster's API.
-   * @param node The node that holds the CT now.
-   * @param vmid The CT's id.
+   * @param guest The node that holds the guest now, its id and its kind.
    */
-  constructor(transport: Transport, node: string, vmid: number) {
+  constructor(transport: Transport, guest: { node: string; vmid: number; type: GuestType }) {
     this.#transport = transport;
-    this.#node = node;
-    this.vmid = vmid;
+    this.#node = guest.node;
+    this.vmid = guest.vmid;
+    this.type = guest.type;
   }
 
-  /** The node that holds the CT, as last known. */
+  /** `CT 101` or `VM 100`, as messages name the guest. */
+  get label(): string {
+    return guestLabel(this);
+  }
+
+  /** The node that holds the guest, as last known. */
   get node(): string {
     return this.#node;
   }
 
   /**
-   * Runs `body`; when it finds no CT on the node, looks the CT up in the
-   * cluster and, when it was migrated, follows it to its new node and runs
-   * `body` once more there. Power actions are safe to send again: one that
+   * Runs `body`; when it finds no guest on the node, looks the guest up in
+   * the cluster and, when it was migrated, follows it to its new node and
+   * runs `body` once more there. Power actions are safe to send again: one that
    * already took effect is refused, and that refusal is success.
    *
    * @param signal Aborts the lookup.
-   * @param body The call, which reads {@linkcode CtLocation.node} each time it runs.
+   * @param body The call, which reads {@linkcode GuestLocation.node} each time it runs.
    * @returns What `body` resolves with.
    */
   async following<T>(signal: AbortSignal, body: () => Promise<T>): Promise<T> {
@@ -171,8 +216,8 @@ export class CtLocation {
   }
 
   /**
-   * Looks for the CT in the cluster (`GET /cluster/resources?type=vm`).
-   * @returns Whether it is on another node, which is now the CT's node.
+   * Looks for the guest in the cluster (`GET /cluster/resources?type=vm`).
+   * @returns Whether it is on another node, which is now the guest's node.
    */
   async #follow(signal: AbortSignal): Promise<boolean> {
     const vmid = this.vmid;
@@ -180,17 +225,24 @@ export class CtLocation {
     try {
       const guest = (await clusterGuests(this.#transport, {
         signal,
-        context: { what: `find the node of CT ${vmid}`, action: "status", container: `${vmid}` },
+        context: {
+          what: `find the node of ${this.label}`,
+          action: "status",
+          container: `${vmid}`,
+        },
       })).get(vmid);
-      if (guest?.type === "lxc") node = guest.node;
+      if (guest?.type === this.type) node = guest.node;
     } catch (error) {
       if (signal.aborted) throw error;
       return false;
     }
     if (node === undefined || node === this.#node) return false;
-    this.#transport.config.logger.debug(`CT ${vmid} moved from node "${this.#node}" to "${node}"`, {
-      container: `${vmid}`,
-    });
+    this.#transport.config.logger.debug(
+      `${this.label} moved from node "${this.#node}" to "${node}"`,
+      {
+        container: `${vmid}`,
+      },
+    );
     this.#node = node;
     return true;
   }

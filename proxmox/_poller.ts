@@ -1,13 +1,15 @@
 /**
- * One status poll per node for every watch on a client. Each node with at
- * least one watched CT is asked `GET /nodes/{node}/lxc` (live, unlike
- * `/cluster/resources`, which lags up to 10 s) once per interval; each
- * change of a CT between running and not running is told to its watches.
- * Whether a stop was a suspend, or a start a resume, comes from the CT's
- * latest power task, read once per change. A CT missing from its node's
- * list is looked up in the cluster (`/cluster/resources`, whose node is
- * current): a migrated CT is followed to its new node, one the cluster no
- * longer has is reported destroyed.
+ * One status poll per node and kind of guest for every watch on a client.
+ * Each node with at least one watched CT is asked `GET /nodes/{node}/lxc`,
+ * and with at least one watched VM `GET /nodes/{node}/qemu?full=1`, once
+ * per interval (live, unlike `/cluster/resources`, which lags up to 10 s).
+ * Each change of a guest's state is told to its watches. For a CT, whether
+ * a stop was a suspend, or a start a resume, comes from its latest power
+ * task, read once per change; a VM's list entry says it all (`qmpstatus`,
+ * which only `full=1` reads, and the hibernation lock). A guest missing from
+ * its node's list is looked up in the cluster (`/cluster/resources`, whose
+ * node is current): a migrated guest is followed to its new node, one the
+ * cluster no longer has is reported destroyed.
  *
  * @module
  */
@@ -17,17 +19,20 @@ import { WatchChannel } from "../_internal/watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
-import { nodeGuestsPath } from "./_api.ts";
+import { nodeGuestsPath, VM_LIST_PARAMS } from "./_api.ts";
 import { clusterGuests, type Guest } from "./_locate.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
+import { vmStatusOf } from "./_vm_status.ts";
 
-/** The CT a watch is about. */
+/** The guest a watch is about. */
 export interface WatchedCt {
   node: string;
   vmid: number;
-  /** The CT's name when the watch starts; kept up to date from the polls. */
+  /** The guest's name when the watch starts; kept up to date from the polls. */
   name: string;
+  /** `lxc` (the default) or `qemu`. */
+  type?: "lxc" | "qemu";
 }
 
 /** How many events, and how many errors, wait unread at most; beyond, they are dropped and counted. */
@@ -38,7 +43,7 @@ export interface WatchBuffers {
 
 const DEFAULT_BUFFERS: WatchBuffers = { events: 1024, errors: 64 };
 
-type PowerState = "running" | "stopped" | "paused";
+type PowerState = "running" | "stopped" | "paused" | "error";
 
 /** One watch: its streams, and what its consumer last heard. */
 class Subscriber {
@@ -107,6 +112,9 @@ interface ListedCt {
   vmid: number | string;
   status?: string;
   name?: string;
+  qmpstatus?: string;
+  lock?: string;
+  template?: number | boolean;
 }
 
 /** Polls each watched node once per interval, for all watches of one client. */
@@ -159,7 +167,9 @@ export class StatusPoller {
   /** Hands a watch to the poll of the node its CT moved to. */
   #move(subscriber: Subscriber, node: string): void {
     this.#transport.config.logger.debug(
-      `CT ${subscriber.ct.vmid} moved from node "${subscriber.ct.node}" to "${node}"`,
+      `${
+        subscriber.ct.type === "qemu" ? "VM" : "CT"
+      } ${subscriber.ct.vmid} moved from node "${subscriber.ct.node}" to "${node}"`,
       { container: `${subscriber.ct.vmid}`, action: "watch" },
     );
     this.#nodes.get(subscriber.ct.node)?.remove(subscriber);
@@ -232,12 +242,12 @@ class NodePoll {
    */
   async #lost(
     subscriber: Subscriber,
-    nodeOf: (vmid: number) => Promise<string | undefined>,
+    nodeOf: (vmid: number, type: string) => Promise<string | undefined>,
     signal: AbortSignal,
   ): Promise<void> {
     let node: string | undefined;
     try {
-      node = await nodeOf(subscriber.ct.vmid);
+      node = await nodeOf(subscriber.ct.vmid, subscriber.ct.type ?? "lxc");
     } catch (error) {
       if (!signal.aborted) subscriber.error(error);
       return;
@@ -250,20 +260,88 @@ class NodePoll {
     }
   }
 
+  /** One poll: the node's CT list and VM list, each only when a watch needs it. */
   async #poll(signal: AbortSignal): Promise<void> {
-    const subscribers = [...this.#subscribers];
-    const path = nodeGuestsPath(this.#node);
-    const context = { what: `list the CTs of node "${this.#node}"`, action: "watch" };
-    let listed: ListedCt[];
-    try {
-      const data = await this.#transport.request("GET", path, { signal, context, retry: false });
-      listed = Array.isArray(data) ? data : [];
-    } catch (error) {
-      if (signal.aborted) return;
-      for (const subscriber of subscribers) subscriber.error(error);
-      return;
+    const cts: Subscriber[] = [];
+    const vms: Subscriber[] = [];
+    for (const subscriber of this.#subscribers) {
+      (subscriber.ct.type === "qemu" ? vms : cts).push(subscriber);
     }
-    const byVmid = new Map(listed.map((ct) => [Number(ct.vmid), ct]));
+    const nodeOf = guestNodeLookup(this.#transport, signal);
+    await Promise.all([
+      cts.length > 0 ? this.#pollCts(cts, nodeOf, signal) : undefined,
+      vms.length > 0 ? this.#pollVms(vms, nodeOf, signal) : undefined,
+    ]);
+  }
+
+  /** Lists the node's guests of one kind; `undefined` (errors told) when it fails. */
+  async #list(
+    kind: "lxc" | "qemu",
+    subscribers: Subscriber[],
+    signal: AbortSignal,
+  ): Promise<Map<number, ListedCt> | undefined> {
+    const path = nodeGuestsPath(this.#node, kind);
+    const what = `list the ${kind === "qemu" ? "VMs" : "CTs"} of node "${this.#node}"`;
+    try {
+      const data = await this.#transport.request("GET", path, {
+        params: kind === "qemu" ? VM_LIST_PARAMS : undefined,
+        signal,
+        context: { what, action: "watch" },
+        retry: false,
+      });
+      const listed: ListedCt[] = Array.isArray(data) ? data : [];
+      return new Map(listed.map((guest) => [Number(guest.vmid), guest]));
+    } catch (error) {
+      if (!signal.aborted) { for (const subscriber of subscribers) subscriber.error(error); }
+      return undefined;
+    }
+  }
+
+  /**
+   * The VMs' changes, from the list alone: into `running` from `paused` is
+   * an unpause, else a start; into `paused` a pause; into `stopped` a stop;
+   * into `error` (a failed or panicked guest) a death.
+   */
+  async #pollVms(
+    subscribers: Subscriber[],
+    nodeOf: (vmid: number, type: string) => Promise<string | undefined>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const byVmid = await this.#list("qemu", subscribers, signal);
+    if (byVmid === undefined) return;
+    await Promise.all(subscribers.map(async (subscriber) => {
+      const { ct } = subscriber;
+      if (subscriber.ended) return;
+      const found = byVmid.get(ct.vmid);
+      if (found === undefined) return await this.#lost(subscriber, nodeOf, signal);
+      if (typeof found.name === "string" && found.name) ct.name = found.name;
+      if (found.status !== "running" && found.status !== "stopped") {
+        subscriber.error(unexpectedStatus(ct, found.status));
+        return;
+      }
+      const state: PowerState = vmStatusOf(found);
+      const last = subscriber.last;
+      subscriber.last = state;
+      if (last === undefined || last === state) return;
+      subscriber.event(
+        state === "running"
+          ? (last === "paused" ? Action.ContainerUnpause : Action.ContainerStart)
+          : state === "paused"
+          ? Action.ContainerPause
+          : state === "stopped"
+          ? Action.ContainerStop
+          : Action.ContainerDie,
+      );
+    }));
+  }
+
+  async #pollCts(
+    subscribers: Subscriber[],
+    nodeOf: (vmid: number, type: string) => Promise<string | undefined>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const byVmid = await this.#list("lxc", subscribers, signal);
+    if (byVmid === undefined) return;
     const lookups = new Map<number, Promise<TaskSummary | undefined>>();
     const latestTask = (vmid: number) => {
       let lookup = lookups.get(vmid);
@@ -280,7 +358,6 @@ class NodePoll {
       }
       return lookup;
     };
-    const nodeOf = lxcNodeLookup(this.#transport, signal);
     await Promise.all(subscribers.map(async (subscriber) => {
       const { ct } = subscriber;
       if (subscriber.ended) return;
@@ -320,23 +397,23 @@ class NodePoll {
 }
 
 /**
- * Finds the node of an LXC container in the cluster: one request for all
- * the CTs a poll misses. Resolves with `undefined` when the cluster has no
- * such CT.
+ * Finds the node of a guest of a kind in the cluster: one request for all
+ * the guests a poll misses. Resolves with `undefined` when the cluster has
+ * no such guest.
  */
-function lxcNodeLookup(
+function guestNodeLookup(
   transport: Transport,
   signal: AbortSignal,
-): (vmid: number) => Promise<string | undefined> {
+): (vmid: number, type: string) => Promise<string | undefined> {
   let guests: Promise<Map<number, Guest>> | undefined;
-  return async (vmid) => {
+  return async (vmid, type) => {
     guests ??= clusterGuests(transport, {
       signal,
-      context: { what: `find the node of CT ${vmid}`, action: "watch" },
+      context: { what: `find the node of guest ${vmid}`, action: "watch" },
       retry: false,
     });
     const guest = (await guests).get(vmid);
-    return guest?.type === "lxc" ? guest.node : undefined;
+    return guest?.type === type ? guest.node : undefined;
   };
 }
 
@@ -353,7 +430,9 @@ function toEvent(ct: WatchedCt, action: Action): Event {
 
 function unexpectedStatus(ct: WatchedCt, status: unknown): ApiError {
   return new ApiError(
-    `CT ${ct.vmid} on node "${ct.node}" has an unexpected status: ${JSON.stringify(status)}`,
+    `${
+      ct.type === "qemu" ? "VM" : "CT"
+    } ${ct.vmid} on node "${ct.node}" has an unexpected status: ${JSON.stringify(status)}`,
     {
       runtime: "proxmox",
       action: "watch",

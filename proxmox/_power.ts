@@ -27,7 +27,7 @@ import { ApiError, NotFoundError, ProviderError, TaskError } from "../errors.ts"
 import type { Logger } from "../log.ts";
 import { ContainerStatus } from "../provider.ts";
 import { guestStatusPath, POWER, type PowerCall } from "./_api.ts";
-import type { CtLocation } from "./_locate.ts";
+import type { GuestLocation } from "./_locate.ts";
 import {
   isSuspended,
   isTaskOk,
@@ -48,7 +48,7 @@ interface CurrentStatus {
 /** The power calls and status reads of one CT, at the node its location says. */
 export class CtPower {
   #transport: Transport;
-  #location: CtLocation;
+  #location: GuestLocation;
 
   /**
    * Wraps a CT.
@@ -56,7 +56,7 @@ export class CtPower {
    * @param transport The cluster's API.
    * @param location Where the CT is; read at every request.
    */
-  constructor(transport: Transport, location: CtLocation) {
+  constructor(transport: Transport, location: GuestLocation) {
     this.#transport = transport;
     this.#location = location;
   }

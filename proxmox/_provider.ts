@@ -1,8 +1,9 @@
 /**
- * The {@linkcode Provider} of one Proxmox VE LXC container: checks each
- * call's arguments, bounds it with a deadline, logs its failure, and hands
- * it to the CT's power state machine (`_power.ts`) at the node its location
- * (`_locate.ts`) knows.
+ * The {@linkcode Provider} of one Proxmox VE guest, an LXC container or a
+ * QEMU virtual machine: checks each call's arguments, bounds it with a
+ * deadline, logs its failure, and hands it to the guest's power state
+ * machine (`_power.ts` for a CT, `_vm_power.ts` for a VM) at the node its
+ * location (`_locate.ts`) knows.
  *
  * @module
  */
@@ -19,9 +20,18 @@ import type {
   Provider,
   WatchStreams,
 } from "../provider.ts";
-import { guestStatusPath, NODE_NAME, POWER, type PowerCall } from "./_api.ts";
-import { CtLocation, findCtNode, unknownNodeError } from "./_locate.ts";
+import {
+  guestLabel,
+  guestStatusPath,
+  type GuestType,
+  NODE_NAME,
+  POWER,
+  type PowerCall,
+  VM_PAUSE_PARAMS,
+} from "./_api.ts";
+import { GuestLocation, locateGuest, unknownNodeError } from "./_locate.ts";
 import { CtPower } from "./_power.ts";
+import { VmPower } from "./_vm_power.ts";
 import { type ClientCore, clientCore, ProxmoxClient, type ProxmoxConfig } from "./client.ts";
 
 /** Options of {@linkcode newProxmoxProvider}. */
@@ -45,43 +55,80 @@ export interface ProxmoxProviderOptions extends CallOptions {
    * @default {120}
    */
   actionTimeout?: number;
+  /**
+   * The kind of guest: `"lxc"` (a container) or `"qemu"` (a virtual
+   * machine). Without it, the cluster says (`GET /cluster/resources`); a
+   * guest the cluster does not list is taken for a container.
+   * @default {undefined}
+   */
+  type?: GuestType;
+  /**
+   * What `containerPause()` does to a VM: `"suspend"` freezes the guest in
+   * memory (QEMU's `stop`; a resume thaws it in milliseconds), `"hibernate"`
+   * saves it to disk and frees its memory (PVE's suspend with `todisk=1`; a
+   * start or an unpause restores it). Containers ignore it.
+   * @default {"suspend"}
+   */
+  vmPause?: VmPause;
 }
+
+/** What pausing a VM does: freeze it in memory, or save it to disk. */
+export type VmPause = "suspend" | "hibernate";
+
+/** The provider of a Proxmox guest, which says what kind of guest it found. */
+export interface ProxmoxProvider extends Provider {
+  /** `"lxc"` for an LXC container, `"qemu"` for a QEMU virtual machine. */
+  readonly guestType: GuestType;
+}
+
+const GUEST_TYPES: readonly unknown[] = ["lxc", "qemu"];
+const VM_PAUSES: readonly unknown[] = ["suspend", "hibernate"];
 
 const VMID_MIN = 100;
 const VMID_MAX = 999_999_999;
 
 /**
- * Creates the provider of LXC container `vmid` on `nodeName`. Checks the
- * arguments before any request, finds the node when `nodeName` is `""`
- * (`GET /cluster/resources?type=vm`), then reads the CT's status once to
- * learn its name and prove it exists.
+ * Creates the provider of guest `vmid` on `nodeName`: an LXC container or a
+ * QEMU virtual machine. Checks the arguments before any request, learns the
+ * guest's kind (unless `options.type` gives it) and, when `nodeName` is
+ * `""`, its node from the cluster (`GET /cluster/resources?type=vm`), then
+ * reads the guest's status once to learn its name and prove it exists.
  *
- * Every power call waits for PVE's task, then for the CT to reach the state
- * asked for (an HA-managed CT changes state after its task ends). Notes on
- * LXC: stop and kill cannot choose a signal (a stop is a clean shutdown, a
- * kill an immediate hard stop); pause is PVE's experimental suspend, a CRIU
- * checkpoint that leaves the CT stopped and fails on nodes without CRIU; a
- * stop or kill of a paused CT resumes it first, so that it ends stopped.
+ * Every power call waits for PVE's task, then for the guest to reach the
+ * state asked for (an HA-managed guest changes state after its task ends).
+ * Stop and kill cannot choose a signal: a stop is a clean shutdown, a kill
+ * an immediate hard stop.
  *
- * A CT migrated to another node is followed there: a call or a watch that
- * no longer finds it on its node looks it up in the cluster before it
+ * - LXC: pause is PVE's experimental suspend, a CRIU checkpoint that leaves
+ *   the CT stopped and fails on nodes without CRIU; a stop or kill of a
+ *   paused CT resumes it first, so that it ends stopped.
+ * - QEMU: pause freezes the guest in memory or, with `vmPause:
+ *   "hibernate"`, saves it to disk; a start or an unpause wakes either. A
+ *   stop of a paused or hibernated VM resumes it first, so that the guest
+ *   shuts down cleanly; a kill of a hibernated VM resumes it, then stops it.
+ *
+ * A guest migrated to another node is followed there: a call or a watch
+ * that no longer finds it on its node looks it up in the cluster before it
  * reports it gone.
  *
- * @param nodeName The node that holds the CT, or `""` to look it up.
- * @param vmid The CT's id, 100 to 999999999.
- * @param options The client or configuration, the call deadline and an abort signal.
- * @returns The provider; close it when done.
+ * @param nodeName The node that holds the guest, or `""` to look it up.
+ * @param vmid The guest's id, 100 to 999999999.
+ * @param options The client or configuration, the guest's kind, what a VM's
+ * pause does, the call deadline and an abort signal.
+ * @returns The provider; close it when done. Its `guestType` says what it found.
  * @throws {InvalidArgumentError} When an argument or the configuration is invalid.
- * @throws {NotFoundError} When no CT `vmid` exists (on `nodeName`, or in the
- * cluster), or the cluster has no node `nodeName` (the message lists its nodes).
+ * @throws {NotFoundError} When no guest `vmid` (of kind `options.type`)
+ * exists (on `nodeName`, or in the cluster), or the cluster has no node
+ * `nodeName` (the message lists its nodes).
  * @throws {ConnectionError | TimeoutError | ApiError} When PVE cannot be asked.
  *
- * @example Wake a CT
+ * @example Wake a CT or a VM
  * ```ts ignore
  * import { newProxmoxProvider } from "@idlewatcher/provider/proxmox";
  *
  * using provider = await newProxmoxProvider("pve", 101, {
  *   config: { url: "https://pve.example:8006", tokenId: "idle@pve!watcher", secret: "..." },
+ *   vmPause: "hibernate", // for a VM: pause saves it to disk
  * });
  * const status = await provider.containerStatus();
  * if (status === "paused") await provider.containerUnpause();
@@ -92,7 +139,7 @@ export async function newProxmoxProvider(
   nodeName: string,
   vmid: number,
   options: ProxmoxProviderOptions = {},
-): Promise<Provider> {
+): Promise<ProxmoxProvider> {
   if (!Number.isInteger(vmid) || vmid < VMID_MIN || vmid > VMID_MAX) {
     throw new InvalidArgumentError(
       `Invalid vmid ${String(vmid)}: expected an integer from ${VMID_MIN} to ${VMID_MAX}`,
@@ -103,7 +150,22 @@ export async function newProxmoxProvider(
     throw new InvalidArgumentError(
       `Invalid node name ${
         JSON.stringify(nodeName)
-      }: expected a host name label, or "" to find the CT's node`,
+      }: expected a host name label, or "" to find the guest's node`,
+      { runtime: "proxmox", container: String(vmid) },
+    );
+  }
+  if (options.type !== undefined && !GUEST_TYPES.includes(options.type)) {
+    throw new InvalidArgumentError(
+      `Invalid type ${
+        JSON.stringify(options.type)
+      }: expected "lxc", "qemu", or none to ask the cluster`,
+      { runtime: "proxmox", container: String(vmid) },
+    );
+  }
+  const vmPause = options.vmPause ?? "suspend";
+  if (!VM_PAUSES.includes(vmPause)) {
+    throw new InvalidArgumentError(
+      `Invalid vmPause ${JSON.stringify(vmPause)}: expected "suspend" or "hibernate"`,
       { runtime: "proxmox", container: String(vmid) },
     );
   }
@@ -126,25 +188,30 @@ export async function newProxmoxProvider(
   try {
     const core = clientCore(client);
     const signal = options.signal ?? core.transport.closed;
-    const node = nodeName || await findCtNode(core.transport, vmid, signal);
+    const { node, type } = await locateGuest(core.transport, nodeName, vmid, options.type, signal);
+    const guest = { node, vmid, type };
     let current: { name?: string } | null;
     try {
-      current = await core.transport.request("GET", guestStatusPath({ node, vmid }), {
+      current = await core.transport.request("GET", guestStatusPath(guest), {
         signal,
         context: {
-          what: `read CT ${vmid} on node "${node}"`,
+          what: `read ${guestLabel(guest)} on node "${node}"`,
           action: "status",
           container: `${vmid}`,
         },
       }) as { name?: string } | null;
     } catch (error) {
       const unknown = error instanceof ApiError && error.status === 500
-        ? await unknownNodeError(core.transport, { node, vmid }, error, signal)
+        ? await unknownNodeError(core.transport, guest, error, signal)
         : undefined;
       throw unknown ?? error;
     }
-    const name = typeof current?.name === "string" && current.name ? current.name : `CT${vmid}`;
-    return new ProxmoxProvider({ client, owned, core, node, vmid, name, actionTimeout });
+    const name = typeof current?.name === "string" && current.name
+      ? current.name
+      : type === "qemu"
+      ? `VM ${vmid}`
+      : `CT${vmid}`;
+    return new GuestProvider({ client, owned, core, guest, vmPause, name, actionTimeout });
   } catch (error) {
     if (owned) client.close();
     throw error;
@@ -155,30 +222,39 @@ interface ProviderParts {
   client: ProxmoxClient;
   owned: boolean;
   core: ClientCore;
-  node: string;
-  vmid: number;
+  guest: { node: string; vmid: number; type: GuestType };
+  vmPause: VmPause;
   name: string;
   actionTimeout: number;
 }
 
-class ProxmoxProvider implements Provider {
+/** What the provider asks of a guest's power state machine; a CT's and a VM's alike. */
+type GuestPower = Pick<CtPower, "context" | "run" | "status">;
+
+class GuestProvider implements ProxmoxProvider {
+  readonly guestType: GuestType;
   #client: ProxmoxClient;
   #owned: boolean;
   #core: ClientCore;
-  #location: CtLocation;
-  #power: CtPower;
+  #location: GuestLocation;
+  #power: GuestPower;
   #vmid: number;
+  #vmPause: VmPause;
   #name: string;
   #actionTimeoutMs: number;
   #closing = new AbortController();
 
   constructor(parts: ProviderParts) {
+    this.guestType = parts.guest.type;
     this.#client = parts.client;
     this.#owned = parts.owned;
     this.#core = parts.core;
-    this.#location = new CtLocation(parts.core.transport, parts.node, parts.vmid);
-    this.#power = new CtPower(parts.core.transport, this.#location);
-    this.#vmid = parts.vmid;
+    this.#location = new GuestLocation(parts.core.transport, parts.guest);
+    this.#power = parts.guest.type === "qemu"
+      ? new VmPower(parts.core.transport, this.#location)
+      : new CtPower(parts.core.transport, this.#location);
+    this.#vmid = parts.guest.vmid;
+    this.#vmPause = parts.vmPause;
     this.#name = parts.name;
     this.#actionTimeoutMs = parts.actionTimeout * 1000;
   }
@@ -201,7 +277,9 @@ class ProxmoxProvider implements Provider {
     }
     if (signal !== "") {
       this.#logger.debug(
-        `CT ${this.#vmid}: LXC shutdown cannot send ${signal}; PVE asks the CT's init to stop`,
+        this.guestType === "qemu"
+          ? `VM ${this.#vmid}: QEMU shutdown cannot send ${signal}; PVE asks the guest to power off`
+          : `CT ${this.#vmid}: LXC shutdown cannot send ${signal}; PVE asks the CT's init to stop`,
         { container: `${this.#vmid}`, action: "stop" },
       );
     }
@@ -220,7 +298,9 @@ class ProxmoxProvider implements Provider {
     }
     if (signal !== "" && signal !== "SIGKILL" && signal !== "KILL") {
       this.#logger.debug(
-        `CT ${this.#vmid}: LXC cannot be sent ${signal}; kill is PVE's immediate hard stop`,
+        `${this.#location.label}: ${
+          this.guestType === "qemu" ? "QEMU" : "LXC"
+        } cannot be sent ${signal}; kill is PVE's immediate hard stop`,
         { container: `${this.#vmid}`, action: "kill" },
       );
     }
@@ -228,7 +308,12 @@ class ProxmoxProvider implements Provider {
   }
 
   containerPause(options?: CallOptions): Promise<void> {
-    return this.#call(POWER.pause, options);
+    return this.#call(
+      this.guestType === "qemu"
+        ? { ...POWER.pause, params: VM_PAUSE_PARAMS[this.#vmPause] }
+        : POWER.pause,
+      options,
+    );
   }
 
   containerUnpause(options?: CallOptions): Promise<void> {
@@ -255,7 +340,7 @@ class ProxmoxProvider implements Provider {
     // The provider's close ends the watch through the signal.
     const signal = options?.signal ? AbortSignal.any([options.signal, closing]) : closing;
     return this.#core.poller.watch(
-      { node: this.#location.node, vmid: this.#vmid, name: this.#name },
+      { node: this.#location.node, vmid: this.#vmid, name: this.#name, type: this.guestType },
       signal,
     );
   }
@@ -263,7 +348,10 @@ class ProxmoxProvider implements Provider {
   close(): void {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort(
-      new ProviderError(`The provider of CT ${this.#vmid} is closed`, this.#errorOptions("close")),
+      new ProviderError(
+        `The provider of ${this.#location.label} is closed`,
+        this.#errorOptions("close"),
+      ),
     );
     if (this.#owned) this.#client.close();
   }

@@ -1,7 +1,8 @@
 /**
  * One container on each runtime's fake, behind the same interface, for the
- * tests that hold both providers to the same contract: a Docker provider on
- * the fake engine, a Proxmox provider on the fake PVE.
+ * tests that hold every provider to the same contract: a Docker provider on
+ * the fake engine, Proxmox providers of an LXC container and of a QEMU VM on
+ * the fake PVE.
  *
  * @module
  */
@@ -34,10 +35,11 @@ export interface ProviderFixture extends AsyncDisposable {
   refuseAll(): void;
 }
 
-/** The two fixtures, by name, for `t.step`s. */
+/** The fixtures, by name, for `t.step`s. */
 export const FIXTURES: readonly [string, () => Promise<ProviderFixture>][] = [
   ["Docker", dockerFixture],
-  ["Proxmox", proxmoxFixture],
+  ["Proxmox CT", proxmoxFixture],
+  ["Proxmox VM", proxmoxVmFixture],
 ];
 
 /** Container "web" on a fake Docker engine. */
@@ -98,6 +100,32 @@ export async function proxmoxFixture(): Promise<ProviderFixture> {
     requests: () => requestLines(s.fake),
     remove: () => s.fake.removeCt(101),
     failNextStart: () => s.fake.failNextTask("start", "startup for container '101' failed"),
+    refuseAll: () => s.fake.removeToken(TOKEN_ID),
+    async [Symbol.asyncDispose]() {
+      provider.close();
+      client.close();
+      await s[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** VM 100 on node "pve" of a fake PVE, its kind found in the cluster. */
+export async function proxmoxVmFixture(): Promise<ProviderFixture> {
+  const s = await setup();
+  s.fake.addVm("pve", 100, { name: "web" });
+  const logger = new RecordingLogger();
+  const client = new ProxmoxClient({ ...s.config, logger });
+  const provider = await newProxmoxProvider("pve", 100, { client });
+  s.fake.resetRequests();
+  logger.lines.length = 0;
+  return {
+    runtime: "proxmox",
+    provider,
+    logger,
+    container: "100",
+    requests: () => requestLines(s.fake),
+    remove: () => s.fake.removeVm(100),
+    failNextStart: () => s.fake.failNextVmTask("start", "start failed: QEMU exited with code 1"),
     refuseAll: () => s.fake.removeToken(TOKEN_ID),
     async [Symbol.asyncDispose]() {
       provider.close();

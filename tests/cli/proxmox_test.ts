@@ -72,23 +72,27 @@ Deno.test("idlewatcher proxmox runs every command against PVE", async (t) => {
   });
   await t.step("start", async () => {
     const result = await pveCli(fake, caFile, ["pve/101", "start"]);
-    assert.deepEqual(result, { code: 0, stdout: "started pve/101\n", stderr: "" });
+    assert.deepEqual(result, { code: 0, stdout: "started CT pve/101\n", stderr: "" });
     assert.equal(state(), "running");
   });
   await t.step("status --json", async () => {
     const result = await pveCli(fake, caFile, ["pve/101", "status", "--json"]);
     assert.equal(result.code, 0);
-    assert.deepEqual(JSON.parse(result.stdout), { container: "pve/101", status: "running" });
+    assert.deepEqual(JSON.parse(result.stdout), {
+      container: "pve/101",
+      guest: "lxc",
+      status: "running",
+    });
   });
   await t.step("stop --timeout", async () => {
     const result = await pveCli(fake, caFile, ["pve/101", "stop", "--timeout", "5"]);
-    assert.deepEqual(result, { code: 0, stdout: "stopped pve/101\n", stderr: "" });
+    assert.deepEqual(result, { code: 0, stdout: "stopped CT pve/101\n", stderr: "" });
     assert.equal(state(), "stopped");
   });
   await t.step("kill is a hard stop", async () => {
     fake.setCt(101, { status: "running", ignoreShutdown: true });
     const result = await pveCli(fake, caFile, ["pve/101", "kill"]);
-    assert.deepEqual(result, { code: 0, stdout: "killed pve/101\n", stderr: "" });
+    assert.deepEqual(result, { code: 0, stdout: "killed CT pve/101\n", stderr: "" });
     assert.equal(state(), "stopped");
     assert.ok(fake.tasks("pve").some((task) => task.type === "vzstop"));
     fake.setCt(101, { ignoreShutdown: false });
@@ -270,7 +274,11 @@ Deno.test("idlewatcher proxmox wait and watch", async (t) => {
     fake.setCt(101, { status: "running" });
     const result = await cli.finished();
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), { container: "pve/101", status: "running" });
+    assert.deepEqual(JSON.parse(result.stdout), {
+      container: "pve/101",
+      guest: "lxc",
+      status: "running",
+    });
     assert.equal(result.stderr, "");
   });
   await t.step("watch --json prints one event per line; Ctrl-C exits 0 quietly", async () => {
@@ -304,3 +312,45 @@ function statusReads(fake: FakePve): number {
   return fake.requests.filter((request) => request.path.endsWith("/lxc/101/status/current"))
     .length;
 }
+
+Deno.test("idlewatcher proxmox NODE/VMID drives a QEMU VM and says so", async (t) => {
+  await using pve = await setUp();
+  const { fake, caFile } = pve;
+  fake.addVm("pve", 100, { name: "vm" });
+  const vm = () => fake.vm(100);
+
+  await t.step("start", async () => {
+    const result = await pveCli(fake, caFile, ["pve/100", "start"]);
+    assert.deepEqual(result, { code: 0, stdout: "started VM pve/100\n", stderr: "" });
+    assert.equal(vm()?.status, "running");
+    assert.ok(fake.tasks("pve").some((task) => task.type === "qmstart"));
+  });
+  await t.step("pause freezes it in memory; status --json names the guest", async () => {
+    const paused = await pveCli(fake, caFile, ["pve/100", "pause", "--json"]);
+    assert.deepEqual(JSON.parse(paused.stdout), {
+      container: "pve/100",
+      guest: "qemu",
+      command: "pause",
+      ok: true,
+    });
+    assert.equal(vm()?.qmpstatus, "paused");
+    const status = await pveCli(fake, caFile, ["pve/100", "status", "--json"]);
+    assert.deepEqual(JSON.parse(status.stdout), {
+      container: "pve/100",
+      guest: "qemu",
+      status: "paused",
+    });
+  });
+  await t.step("stop of the paused VM resumes it, then shuts it down", async () => {
+    const result = await pveCli(fake, caFile, ["pve/100", "stop", "--timeout", "5"]);
+    assert.deepEqual(result, { code: 0, stdout: "stopped VM pve/100\n", stderr: "" });
+    assert.equal(vm()?.status, "stopped");
+    const types = fake.tasks("pve").map((task) => task.type);
+    assert.deepEqual(types.slice(-2), ["qmresume", "qmshutdown"]);
+  });
+  await t.step("--help says a vmid may be a CT or a VM", async () => {
+    const result = await runCli(["--help"]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /LXC container \(CT\) or a QEMU virtual machine \(VM\)/);
+  });
+});

@@ -431,7 +431,11 @@ Deno.test("newProxmoxProvider() rejects an unknown node with a NotFoundError lis
     await assert.rejects(newProxmoxProvider("nope", 101, { client: s.client }), unknownNode);
     assert.deepEqual(
       s.fake.requests.map((r) => `${r.method} ${r.path.replace(/^\/api2\/json/, "")} ${r.status}`),
-      ["GET /nodes/nope/lxc/101/status/current 500", "GET /nodes 200"],
+      [
+        "GET /cluster/resources 200", // the guest's kind
+        "GET /nodes/nope/lxc/101/status/current 500",
+        "GET /nodes 200",
+      ],
     );
   });
   await t.step("with a client of its own", async () => {
