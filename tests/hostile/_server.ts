@@ -229,3 +229,17 @@ export async function pveTls(): Promise<TlsMaterial & { ca: string }> {
     ca: await Deno.readTextFile(new URL("ca.pem", dir)),
   };
 }
+
+/**
+ * PVE's guest list, which a Proxmox provider reads when it is created: CT
+ * 101 (and every other vmid asked for) as an LXC container on node "pve".
+ * `undefined` for any other request.
+ */
+export function pveGuestList(request: Received): Uint8Array | undefined {
+  if (!request.path.startsWith("/api2/json/cluster/resources")) return undefined;
+  const data = Array.from(
+    { length: 1000 },
+    (_, i) => ({ vmid: 100 + i, type: "lxc", node: "pve" }),
+  );
+  return respond(200, JSON.stringify({ data }));
+}

@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { ConnectionError } from "../../errors.ts";
 import { CT_RUNNING, dockerAt, proxmoxAt } from "./_providers.ts";
-import { type HostileConn, HostileServer, inspect, PING, pveTls, respond } from "./_server.ts";
+import {
+  type HostileConn,
+  HostileServer,
+  inspect,
+  PING,
+  pveGuestList,
+  pveTls,
+  respond,
+} from "./_server.ts";
 
 const MiB = 1024 * 1024;
 const PIECE = new Uint8Array(64 * 1024).fill(0x61);
@@ -141,8 +149,10 @@ Deno.test("Proxmox calls refuse an answer larger than 8 MiB while it arrives", a
       const record: Flood = { sent: 0 };
       let requests = 0;
       await using server = HostileServer.tls(tls, async (conn) => {
-        while (await conn.readRequest() !== null) {
-          if (requests++ === 0) await conn.write(respond(200, CT_RUNNING));
+        for (let request; (request = await conn.readRequest()) !== null;) {
+          const guests = pveGuestList(request);
+          if (guests) await conn.write(guests);
+          else if (requests++ === 0) await conn.write(respond(200, CT_RUNNING));
           else return await flood(conn, framing, record);
         }
       });

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { HostileServer, PING, pveTls, respond } from "./_server.ts";
+import { HostileServer, PING, pveGuestList, pveTls, respond } from "./_server.ts";
 
 /** Answers what a provider needs to exist (Docker's ping, PVE's first status of each CT); ignores every other request. */
 function silentDaemon() {
@@ -25,6 +25,11 @@ function silentPve(tls: { cert: string; key: string }, tasks: boolean) {
   const answered = new Set<string>();
   return HostileServer.tls(tls, async (conn) => {
     for (let request; (request = await conn.readRequest()) !== null;) {
+      const guests = pveGuestList(request);
+      if (guests) {
+        await conn.write(guests);
+        continue;
+      }
       const ct = /\/lxc\/(\d+)\/status\/current/.exec(request.path)?.[1];
       if (request.method === "GET" && ct !== undefined && !answered.has(ct)) {
         answered.add(ct);

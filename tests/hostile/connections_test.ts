@@ -9,7 +9,7 @@ import { Transport } from "../../docker/_transport.ts";
 import { withoutFrames } from "../../_internal/http/dial.ts";
 import { ConnectionError, TimeoutError } from "../../errors.ts";
 import { CT_RUNNING, dockerAt, proxmoxAt } from "./_providers.ts";
-import { HostileServer, inspect, PING, pveTls, respond } from "./_server.ts";
+import { HostileServer, inspect, PING, pveGuestList, pveTls, respond } from "./_server.ts";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -95,7 +95,12 @@ Deno.test("A call waiting for a connection keeps its own signal and deadline", a
     const hold = Promise.withResolvers<void>();
     let requests = 0;
     await using server = HostileServer.tls(tls, async (conn) => {
-      while (await conn.readRequest() !== null) {
+      for (let request; (request = await conn.readRequest()) !== null;) {
+        const guests = pveGuestList(request);
+        if (guests) {
+          await conn.write(guests);
+          continue;
+        }
         if (requests++ > 0) await hold.promise;
         await conn.write(respond(200, CT_RUNNING));
       }
