@@ -5,14 +5,16 @@
  *
  * @example Branch on the kind of failure
  * ```ts
- * import { NotFoundError, ProviderError } from "./errors.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * import { NotFoundError, ProviderError, TimeoutError } from "./errors.ts";
  *
  * function describe(error: unknown): string {
  *   if (error instanceof NotFoundError) return "no such container";
  *   if (error instanceof ProviderError) return error.message;
  *   throw error;
  * }
- * console.log(describe(new NotFoundError("gone")));
+ * strictEqual(describe(new NotFoundError("gone")), "no such container");
+ * strictEqual(describe(new TimeoutError("too slow")), "too slow");
  * ```
  *
  * @module
@@ -39,6 +41,7 @@ export interface ProviderErrorOptions extends ErrorOptions {
  *
  * @example Catch any provider failure
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ProviderError } from "./errors.ts";
  *
  * const error = new ProviderError("Cannot start container \"web\"", {
@@ -46,7 +49,7 @@ export interface ProviderErrorOptions extends ErrorOptions {
  *   action: "start",
  *   container: "web",
  * });
- * console.log(error.runtime, error.action, error.container);
+ * deepStrictEqual([error.runtime, error.action, error.container], ["docker", "start", "web"]);
  * ```
  */
 export class ProviderError extends Error {
@@ -79,10 +82,12 @@ export class ProviderError extends Error {
  *
  * @example
  * ```ts
- * import { ConnectionError } from "./errors.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * import { ConnectionError, ProviderError } from "./errors.ts";
  *
  * const error = new ConnectionError("Cannot connect to unix:///nope.sock");
- * console.log(error.name); // "ConnectionError"
+ * strictEqual(error.name, "ConnectionError");
+ * strictEqual(error instanceof ProviderError, true);
  * ```
  */
 export class ConnectionError extends ProviderError {
@@ -103,10 +108,12 @@ export class ConnectionError extends ProviderError {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { NotFoundError } from "./errors.ts";
  *
  * const error = new NotFoundError("No such container: web");
- * console.log(error instanceof Error); // true
+ * strictEqual(error instanceof Error, true);
+ * strictEqual(error.name, "NotFoundError");
  * ```
  */
 export class NotFoundError extends ProviderError {
@@ -138,13 +145,14 @@ export interface ApiErrorOptions extends ProviderErrorOptions {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ApiError } from "./errors.ts";
  *
  * const error = new ApiError("Cannot pause container \"web\": daemon returned 409", {
  *   status: 409,
  *   serverMessage: "Container web is not running",
  * });
- * console.log(error.status, error.serverMessage);
+ * deepStrictEqual([error.status, error.serverMessage], [409, "Container web is not running"]);
  * ```
  */
 export class ApiError extends ProviderError {
@@ -226,10 +234,11 @@ export class TaskError extends ApiError {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { TimeoutError } from "./errors.ts";
  *
  * const error = new TimeoutError("Container \"web\" did not start within 120 s");
- * console.log(error.name); // "TimeoutError"
+ * strictEqual(error.name, "TimeoutError");
  * ```
  */
 export class TimeoutError extends ProviderError {
@@ -251,12 +260,14 @@ export class TimeoutError extends ProviderError {
  *
  * @example
  * ```ts
- * import { InvalidArgumentError } from "./errors.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * import { InvalidArgumentError, isRetriable } from "./errors.ts";
  *
  * const error = new InvalidArgumentError(
  *   "Invalid stop timeout -1 for container \"web\": expected whole seconds, 0 to 2147483647",
  * );
- * console.log(error.message);
+ * strictEqual(error.name, "InvalidArgumentError");
+ * strictEqual(isRetriable(error), false);
  * ```
  */
 export class InvalidArgumentError extends ProviderError {
@@ -282,10 +293,13 @@ export class InvalidArgumentError extends ProviderError {
  *
  * @example
  * ```ts
- * import { ConnectionError, InvalidArgumentError, isRetriable } from "./errors.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * import { ApiError, ConnectionError, InvalidArgumentError, isRetriable } from "./errors.ts";
  *
- * console.log(isRetriable(new ConnectionError("refused"))); // true
- * console.log(isRetriable(new InvalidArgumentError("bad id"))); // false
+ * strictEqual(isRetriable(new ConnectionError("refused")), true);
+ * strictEqual(isRetriable(new ApiError("busy", { status: 503 })), true);
+ * strictEqual(isRetriable(new ApiError("refused", { status: 409 })), false);
+ * strictEqual(isRetriable(new InvalidArgumentError("bad id")), false);
  * ```
  */
 export function isRetriable(error: unknown): boolean {

@@ -3,14 +3,36 @@
  * do with one container, whatever runs it.
  *
  * @example Wake a container, whatever its runtime
- * ```ts ignore
- * import type { Provider } from "./provider.ts";
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import type { ContainerStatus, Provider } from "./provider.ts";
  *
  * async function wake(provider: Provider): Promise<void> {
  *   const status = await provider.containerStatus();
  *   if (status === "paused") await provider.containerUnpause();
  *   else if (status !== "running") await provider.containerStart();
  * }
+ *
+ * // A stand-in for a real provider: it records the calls it gets.
+ * function standIn(status: ContainerStatus, calls: string[]): Provider {
+ *   const call = (name: string) => () => Promise.resolve(void calls.push(name));
+ *   return {
+ *     containerStatus: () => Promise.resolve(status),
+ *     containerStart: call("start"),
+ *     containerUnpause: call("unpause"),
+ *     containerPause: call("pause"),
+ *     containerStop: call("stop"),
+ *     containerKill: call("kill"),
+ *     watch: () => ({ events: ReadableStream.from([]), errors: ReadableStream.from([]) }),
+ *     close: () => {},
+ *     [Symbol.dispose]: () => {},
+ *   };
+ * }
+ * const calls: string[] = [];
+ * await wake(standIn("paused", calls));
+ * await wake(standIn("stopped", calls));
+ * await wake(standIn("running", calls));
+ * deepStrictEqual(calls, ["unpause", "start"]);
  * ```
  *
  * @module
@@ -27,9 +49,10 @@ export { CONTAINER_SIGNALS, type ContainerSignal } from "./signals.ts";
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { ContainerStatus } from "./provider.ts";
  *
- * console.log(ContainerStatus.Paused); // "paused"
+ * strictEqual(ContainerStatus.Paused, "paused");
  * ```
  */
 export const ContainerStatus: {
@@ -57,10 +80,11 @@ export type ContainerStatus = typeof ContainerStatus[keyof typeof ContainerStatu
  *
  * @example
  * ```ts
+ * import { strictEqual, throws } from "node:assert/strict";
  * import { parseContainerSignal } from "./provider.ts";
  *
- * const signal = parseContainerSignal("SIGTERM");
- * console.log(signal); // "SIGTERM"
+ * strictEqual(parseContainerSignal("SIGTERM"), "SIGTERM");
+ * throws(() => parseContainerSignal("sigterm"), { name: "InvalidArgumentError" });
  * ```
  */
 export function parseContainerSignal(value: string): ContainerSignal {

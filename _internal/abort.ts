@@ -24,10 +24,11 @@ export const MAX_TIMER_MS: number = 2 ** 31 - 1;
  *
  * @example A deadline of 30 days does not pass at once
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { timeoutSignal } from "./abort.ts";
  *
  * const deadline = timeoutSignal(30 * 24 * 60 * 60 * 1000);
- * console.log(deadline.aborted); // false
+ * strictEqual(deadline.aborted, false);
  * ```
  */
 export function timeoutSignal(ms: number): AbortSignal {
@@ -47,13 +48,14 @@ export function timeoutSignal(ms: number): AbortSignal {
  *
  * @example Stop waiting for a shared login when the caller gives up
  * ```ts
+ * import { rejects, strictEqual } from "node:assert/strict";
  * import { raceSignal } from "./abort.ts";
  *
  * const login = new Promise<string>((resolve) => setTimeout(() => resolve("ticket"), 10));
  * const caller = new AbortController();
  * caller.abort(new Error("gave up"));
- * await raceSignal(login, caller.signal).catch((error) => console.log(error.message));
- * console.log(await login); // "ticket": others still get it
+ * await rejects(raceSignal(login, caller.signal), { message: "gave up" });
+ * strictEqual(await login, "ticket"); // others still get it
  * ```
  */
 export function raceSignal<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -87,13 +89,14 @@ export interface DelayOptions {
  *
  * @example Wait, unless the caller gives up
  * ```ts
+ * import { rejects } from "node:assert/strict";
  * import { delay } from "./abort.ts";
  *
  * await delay(10);
  * const caller = new AbortController();
  * const waiting = delay(60_000, { signal: caller.signal });
  * caller.abort(new Error("gave up"));
- * await waiting.catch((error) => console.log(error.message)); // "gave up"
+ * await rejects(waiting, { message: "gave up" });
  * ```
  */
 export function delay(ms: number, options: DelayOptions = {}): Promise<void> {

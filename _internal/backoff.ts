@@ -32,10 +32,11 @@ export interface BackoffOptions {
  *
  * @example Polls that start quick and slow down to one a second
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { backoff } from "./backoff.ts";
  *
  * const waits = backoff({ minTimeout: 250, maxTimeout: 1_000, multiplier: 2 });
- * console.log([1, 2, 3, 4].map(() => waits.next().value)); // [250, 500, 1000, 1000]
+ * deepStrictEqual([1, 2, 3, 4].map(() => waits.next().value), [250, 500, 1000, 1000]);
  * ```
  */
 export function* backoff(options: BackoffOptions): Generator<number, never> {

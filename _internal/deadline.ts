@@ -1,6 +1,10 @@
 /**
- * Runs one provider call under a deadline of its own, the caller's signal,
- * and the provider's "closed" signal, and says which one ended it.
+ * The one deadline mechanism of the library: every call that does I/O runs
+ * under {@linkcode withDeadline}, which bounds it by a deadline of its own,
+ * the caller's signal and, for a provider or client, its "closed" signal, and
+ * says which one ended it. Provider calls (both runtimes), the Docker
+ * client's raw requests and the Docker watch's daemon calls use it; the
+ * timers and signals underneath come from `abort.ts`.
  *
  * @module
  */
@@ -11,14 +15,14 @@ import { MAX_TIMER_MS, timeoutSignal } from "./abort.ts";
 export interface DeadlineOptions {
   /** The caller's signal: its abort rejects with its reason. */
   signal?: AbortSignal;
-  /** Aborted when the provider closes. */
-  closed: AbortSignal;
+  /** Aborted when the provider or client closes; none for a call that outlives neither. */
+  closed?: AbortSignal;
   /** The call's own deadline, in milliseconds. */
   ms: number;
   /** The error for a passed deadline. */
   onTimeout: () => Error;
-  /** The error for a provider closed during the call. */
-  onClosed: () => Error;
+  /** The error for a provider closed during the call; `closed.reason` when absent. */
+  onClosed?: () => unknown;
 }
 
 /** A call's deadline, on the shared {@linkcode Deadlines} list. */
@@ -101,9 +105,10 @@ export async function withDeadline<T>(
   options: DeadlineOptions,
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const { signal: caller, closed, ms, onTimeout, onClosed } = options;
+  const { signal: caller, closed, ms, onTimeout } = options;
+  const onClosed = options.onClosed ?? (() => closed?.reason);
   caller?.throwIfAborted();
-  if (closed.aborted) throw onClosed();
+  if (closed?.aborted) throw onClosed();
   // A negative or NaN deadline is refused with AbortSignal.timeout's own TypeError.
   if (!(ms >= 0)) timeoutSignal(ms);
   const call = new AbortController();
@@ -116,20 +121,20 @@ export async function withDeadline<T>(
     },
   };
   const onCaller = () => call.abort(caller?.reason);
-  const onProviderClosed = () => call.abort(closed.reason);
+  const onProviderClosed = () => call.abort(closed?.reason);
   caller?.addEventListener("abort", onCaller);
-  closed.addEventListener("abort", onProviderClosed);
+  closed?.addEventListener("abort", onProviderClosed);
   deadlines.add(deadline);
   try {
     return await fn(call.signal);
   } catch (error) {
     if (caller?.aborted) throw caller.reason;
-    if (closed.aborted) throw onClosed();
+    if (closed?.aborted) throw onClosed();
     if (timedOut) throw onTimeout();
     throw error;
   } finally {
     deadlines.delete(deadline);
     caller?.removeEventListener("abort", onCaller);
-    closed.removeEventListener("abort", onProviderClosed);
+    closed?.removeEventListener("abort", onProviderClosed);
   }
 }

@@ -31,6 +31,7 @@ export interface FailedCall {
  *
  * @example A missing container's status is not an ERROR
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { logFailure } from "./log_failure.ts";
  * import { NotFoundError } from "../errors.ts";
  *
@@ -39,7 +40,7 @@ export interface FailedCall {
  * const gone = new NotFoundError("No such container: web");
  * logFailure(logger, gone, { action: "status", container: "web", cancelled: false });
  * logFailure(logger, gone, { action: "start", container: "web", cancelled: false });
- * console.log(levels); // ["debug", "error"]
+ * deepStrictEqual(levels, ["debug", "error"]);
  * ```
  */
 export function logFailure(logger: Logger, error: unknown, call: FailedCall): void {

@@ -39,16 +39,17 @@ const SIGNALS: ReadonlySet<string> = new Set<string>(CONTAINER_SIGNALS);
  *
  * @example Refuse a fractional timeout with the call's context
  * ```ts
+ * import { strictEqual, throws } from "node:assert/strict";
+ * import { InvalidArgumentError } from "../errors.ts";
  * import { checkStopTimeout } from "./validate.ts";
  *
  * const context = { runtime: "docker", action: "stop", container: "web" } as const;
- * console.log(checkStopTimeout(10, context)); // 10
- * try {
- *   checkStopTimeout(1.5, context);
- * } catch (error) {
- *   // Invalid stop timeout 1.5 for container "web": expected whole seconds, 0 to 2147483647
- *   console.log((error as Error).message);
- * }
+ * strictEqual(checkStopTimeout(10, context), 10);
+ * throws(() => checkStopTimeout(1.5, context), {
+ *   name: "InvalidArgumentError",
+ *   message: 'Invalid stop timeout 1.5 for container "web": expected whole seconds, 0 to 2147483647',
+ * });
+ * throws(() => checkStopTimeout(-1, context), InvalidArgumentError);
  * ```
  */
 export function checkStopTimeout(timeout: number, context: ArgumentContext): number {
@@ -76,10 +77,11 @@ export function checkStopTimeout(timeout: number, context: ArgumentContext): num
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { checkSignal } from "./validate.ts";
  *
  * const context = { runtime: "proxmox", action: "kill", container: "101" } as const;
- * console.log(checkSignal("SIGTERM", context)); // "SIGTERM"
+ * strictEqual(checkSignal("SIGTERM", context), "SIGTERM");
  * ```
  */
 export function checkSignal(signal: ContainerSignal, context?: ArgumentContext): ContainerSignal {

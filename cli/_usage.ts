@@ -4,6 +4,12 @@
  * @module
  */
 
+import { CONTAINER_SIGNALS } from "../mod.ts";
+
+/** The signals with their `SIG` prefix, then the short names, as the help lists them. */
+const SIGNALS_WITH_PREFIX = CONTAINER_SIGNALS.filter((s) => s.startsWith("SIG")).join(", ");
+const SIGNALS_SHORT = CONTAINER_SIGNALS.filter((s) => s !== "" && !s.startsWith("SIG")).join(", ");
+
 /** One line, printed under every usage error. */
 export const USAGE =
   "usage: idlewatcher docker <container> <command> [flags] | idlewatcher proxmox <node>/<vmid> <command> [flags] (--help for more)";
@@ -35,7 +41,7 @@ Commands:
                                    return when the container is <status> (running, stopped,
                                    paused or error); without --timeout, wait until Ctrl-C
 
-  Signals: SIGINT, SIGTERM, SIGKILL, SIGQUIT, SIGHUP (or INT, TERM, KILL, QUIT, HUP).
+  Signals: ${SIGNALS_WITH_PREFIX} (or ${SIGNALS_SHORT}).
 
 Global flags:
   --json                           machine-readable output: one JSON object per line

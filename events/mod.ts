@@ -3,14 +3,16 @@
  *
  * @example React to an event
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { Action, type Event, isStartAction, isStopAction } from "./mod.ts";
  *
- * function onEvent(event: Event): void {
- *   if (isStartAction(event.action)) console.log(`${event.actorName} is up`);
- *   else if (isStopAction(event.action)) console.log(`${event.actorName} is down`);
- *   else if (event.action === Action.ForceReload) console.log("re-read status");
+ * function onEvent(event: Event): string {
+ *   if (isStartAction(event.action)) return `${event.actorName} is up`;
+ *   if (isStopAction(event.action)) return `${event.actorName} is down`;
+ *   if (event.action === Action.ForceReload) return "re-read status";
+ *   return "nothing to do";
  * }
- * onEvent({
+ * const said = onEvent({
  *   type: "docker",
  *   actorId: "0123",
  *   actorName: "web",
@@ -18,6 +20,7 @@
  *   action: Action.ContainerStart,
  *   time: new Date(),
  * });
+ * strictEqual(said, "web is up");
  * ```
  *
  * @module
@@ -28,9 +31,10 @@
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { EventType } from "./mod.ts";
  *
- * console.log(EventType.Docker); // "docker"
+ * strictEqual(EventType.Docker, "docker");
  * ```
  */
 export const EventType: {
@@ -50,9 +54,10 @@ export type EventType = typeof EventType[keyof typeof EventType];
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { Action } from "./mod.ts";
  *
- * console.log(Action.ContainerDie); // "died"
+ * strictEqual(Action.ContainerDie, "died");
  * ```
  */
 export const Action: {
@@ -85,6 +90,7 @@ export type Action = typeof Action[keyof typeof Action];
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import type { Event } from "./mod.ts";
  *
  * const event: Event = {
@@ -95,7 +101,7 @@ export type Action = typeof Action[keyof typeof Action];
  *   action: "stopped",
  *   time: new Date(),
  * };
- * console.log(`${event.action} ${event.actorName}`);
+ * strictEqual(`${event.action} ${event.actorName}`, "stopped web");
  * ```
  */
 export interface Event {
@@ -122,9 +128,11 @@ export interface Event {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { Action, isStartAction } from "./mod.ts";
  *
- * console.log(isStartAction(Action.ContainerUnpause)); // true
+ * strictEqual(isStartAction(Action.ContainerUnpause), true);
+ * strictEqual(isStartAction(Action.ContainerPause), false);
  * ```
  */
 export function isStartAction(action: Action): boolean {
@@ -141,9 +149,10 @@ export function isStartAction(action: Action): boolean {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { Action, isStopAction } from "./mod.ts";
  *
- * console.log(isStopAction(Action.ContainerDie)); // true
+ * strictEqual(isStopAction(Action.ContainerDie), true);
  * ```
  */
 export function isStopAction(action: Action): boolean {
@@ -159,9 +168,10 @@ export function isStopAction(action: Action): boolean {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { Action, isPauseAction } from "./mod.ts";
  *
- * console.log(isPauseAction(Action.ContainerPause)); // true
+ * strictEqual(isPauseAction(Action.ContainerPause), true);
  * ```
  */
 export function isPauseAction(action: Action): boolean {

@@ -231,9 +231,11 @@ export function resolveConfig(config: ProxmoxConfig): ResolvedConfig {
  *
  * @example Ask for the permission to read them all
  * ```ts
+ * import { ok } from "node:assert/strict";
  * import { PROXMOX_ENV_NAMES } from "@idlewatcher/provider/proxmox";
  *
- * console.log(`deno run --allow-env=${PROXMOX_ENV_NAMES.join(",")} main.ts`);
+ * const flag = `--allow-env=${PROXMOX_ENV_NAMES.join(",")}`;
+ * ok(flag.includes("PROXMOX_URL") && flag.includes("PROXMOX_TOKEN_ID"));
  * ```
  */
 export const PROXMOX_ENV_NAMES: readonly string[] = Object.freeze([

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { raceSignal } from "../_internal/abort.ts";
 import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
 import { type ApiError, NotFoundError, ProviderError } from "../errors.ts";
 import { guestLabel, type GuestType, NODE_NAME, PATHS } from "./_api.ts";
@@ -61,6 +62,31 @@ export async function clusterGuests(
   return guests;
 }
 
+/** Lookups in flight, by transport: providers created at the same time share one request. */
+const lookups = new WeakMap<Transport, Promise<Map<number, Guest>>>();
+
+/**
+ * The cluster's guests, from a lookup in flight when there is one, else
+ * from a new one that later callers share until it ends. The request runs
+ * until the client closes (under its per-request timeout); each caller
+ * stops waiting when its own `signal` aborts.
+ */
+function sharedClusterGuests(
+  transport: Transport,
+  signal: AbortSignal,
+): Promise<Map<number, Guest>> {
+  let lookup = lookups.get(transport);
+  if (lookup === undefined) {
+    lookup = clusterGuests(transport, {
+      signal: transport.closed,
+      context: { what: "list the cluster's guests", action: "status" },
+    }).finally(() => lookups.delete(transport));
+    lookup.catch(() => {}); // each caller sees the failure; none may be left to
+    lookups.set(transport, lookup);
+  }
+  return raceSignal(lookup, signal);
+}
+
 /** How PVE's kinds of guest read in messages. */
 function kindName(type: string): string {
   return type === "qemu" ? "QEMU virtual machine" : type === "lxc" ? "LXC container" : type;
@@ -68,9 +94,10 @@ function kindName(type: string): string {
 
 /**
  * Finds guest `vmid`'s node and kind. Asks the cluster unless both are
- * given. With a node given, a guest the cluster does not list (or a lookup
- * that fails) is taken for a container, as before VMs were known: reading
- * its status then says what is wrong.
+ * given; lookups made at the same time on one client share one request.
+ * With a node given, a guest the cluster does not list (or a lookup that
+ * fails) is taken for a container, as before VMs were known: reading its
+ * status then says what is wrong.
  *
  * @param transport The cluster's API.
  * @param nodeName The node, or `""` to look it up.
@@ -92,10 +119,7 @@ export async function locateGuest(
   const container = `${vmid}`;
   let entry: Guest | undefined;
   try {
-    entry = (await clusterGuests(transport, {
-      signal,
-      context: { what: `find guest ${vmid} in the cluster`, action: "status", container },
-    })).get(vmid);
+    entry = (await sharedClusterGuests(transport, signal)).get(vmid);
   } catch (error) {
     if (nodeName === "" || signal.aborted) throw error;
     transport.config.logger.debug(

@@ -185,10 +185,13 @@ export function closeQuietly(conn: Deno.Conn): void {
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { describeTarget } from "./dial.ts";
  *
- * console.log(describeTarget({ transport: "unix", path: "/var/run/docker.sock" }));
- * // "unix:///var/run/docker.sock"
+ * strictEqual(
+ *   describeTarget({ transport: "unix", path: "/var/run/docker.sock" }),
+ *   "unix:///var/run/docker.sock",
+ * );
  * ```
  */
 export function describeTarget(target: DialTarget): string {

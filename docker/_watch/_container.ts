@@ -46,10 +46,8 @@ export class ContainerWatch {
   readonly logger: Logger;
   /** The full id, once the container was inspected; `""` before. */
   id = "";
-  /** Set when events may have been missed: a resync must inspect, then force-reload. */
-  needsResync = false;
   /** What runs the start of the watch; the streams close after it settles. */
-  task: Promise<void> = Promise.resolve();
+  #task: Promise<void> = Promise.resolve();
   #name = "";
   #image = "";
   #phase: Phase = "stopped";
@@ -180,6 +178,15 @@ export class ContainerWatch {
   }
 
   /**
+   * Keeps what runs the start of the watch: the streams close only after it settles.
+   *
+   * @param task The start, which never rejects.
+   */
+  track(task: Promise<void>): void {
+    this.#task = task;
+  }
+
+  /**
    * Runs `cleanup` when the watch ends.
    *
    * @param cleanup What to undo, such as an abort listener.
@@ -194,7 +201,7 @@ export class ContainerWatch {
     this.#stop.abort();
     for (const cleanup of this.#cleanups) cleanup();
     const detached = this.#onEnd(this);
-    Promise.allSettled([this.task, detached]).then(() => this.#channel.close());
+    Promise.allSettled([this.#task, detached]).then(() => this.#channel.close());
   }
 
   #event(action: Action, attributes: Record<string, string>, time: Date): Event {

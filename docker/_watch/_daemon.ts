@@ -12,7 +12,7 @@ import type { HttpResponse } from "../../_internal/http/client.ts";
 import { containerPath, NOT_FOUND } from "../_api.ts";
 import { responseError, type Transport } from "../_transport.ts";
 import { failurePrefix, type RequestContext } from "../../_internal/errdefs.ts";
-import { deadline } from "./_retry.ts";
+import { withDeadline } from "../../_internal/deadline.ts";
 import {
   type ContainerState,
   EventFormatError,
@@ -58,26 +58,33 @@ export class DaemonCalls {
   }
 
   /**
-   * A signal for one bounded call: aborts with `signal`, or with a
-   * {@linkcode TimeoutError} naming `what` after the deadline.
+   * Runs one call under the watch's per-request deadline
+   * ({@linkcode withDeadline}): it rejects with the outer signal's reason, or
+   * with a {@linkcode TimeoutError} naming `what` once the deadline passes.
    *
    * @param signal The outer signal.
    * @param what The call, for the message (`"replay"`, `"ping"`, ...).
+   * @param fn The call, given the signal that bounds it.
    * @param ref The container the call is about.
-   * @returns The signal and its cleanup.
+   * @returns What `fn` resolves with.
    */
-  bound(
+  bounded<T>(
     signal: AbortSignal,
     what: string,
-    ref = this.#context.container,
-  ): { signal: AbortSignal; clear: () => void } {
-    return deadline(signal, this.#timeoutMs, () =>
-      new TimeoutError(
-        `${failurePrefix({ action: "watch", container: ref })}: no answer to the ${what} within ${
-          this.#timeoutMs / 1000
-        } s`,
-        { runtime: "docker", action: "watch", container: ref },
-      ));
+    fn: (signal: AbortSignal) => Promise<T>,
+    ref: string = this.#context.container ?? "*",
+  ): Promise<T> {
+    return withDeadline({
+      signal,
+      ms: this.#timeoutMs,
+      onTimeout: () =>
+        new TimeoutError(
+          `${failurePrefix({ action: "watch", container: ref })}: no answer to the ${what} within ${
+            this.#timeoutMs / 1000
+          } s`,
+          { runtime: "docker", action: "watch", container: ref },
+        ),
+    }, fn);
   }
 
   /**
@@ -88,13 +95,12 @@ export class DaemonCalls {
    * @returns Nanoseconds since the epoch, or `undefined` when the answer tells neither.
    * @throws {ConnectionError} When the daemon cannot be reached.
    */
-  async clock(signal: AbortSignal): Promise<bigint | undefined> {
-    const bounded = this.bound(signal, "info");
-    try {
+  clock(signal: AbortSignal): Promise<bigint | undefined> {
+    return this.bounded(signal, "info", async (bounded) => {
       const response = await this.#client.send({
         method: "GET",
         path: "/info",
-        signal: bounded.signal,
+        signal: bounded,
         idempotent: true,
         context: this.#context,
       });
@@ -111,9 +117,7 @@ export class DaemonCalls {
       }
       const seconds = dateSeconds(response.headers);
       return seconds === undefined ? undefined : BigInt(seconds) * 1_000_000_000n;
-    } finally {
-      bounded.clear();
-    }
+    });
   }
 
   /**
@@ -124,13 +128,12 @@ export class DaemonCalls {
    * @throws {ConnectionError} When the daemon cannot be reached.
    * @throws {ApiError} When it does not answer 200.
    */
-  async ping(signal: AbortSignal): Promise<{ seconds: number | undefined; podman: boolean }> {
-    const bounded = this.bound(signal, "ping");
-    try {
+  ping(signal: AbortSignal): Promise<{ seconds: number | undefined; podman: boolean }> {
+    return this.bounded(signal, "ping", async (bounded) => {
       const response = await this.#client.send({
         method: "GET",
         path: "/_ping",
-        signal: bounded.signal,
+        signal: bounded,
         idempotent: true,
         context: this.#context,
       });
@@ -141,9 +144,7 @@ export class DaemonCalls {
         seconds: dateSeconds(response.headers),
         podman: response.headers.has("libpod-api-version"),
       };
-    } finally {
-      bounded.clear();
-    }
+    });
   }
 
   /**
@@ -195,17 +196,16 @@ export class DaemonCalls {
    * @throws {ConnectionError} When the daemon cannot be reached.
    * @throws {ApiError} For another answer than 200 or 404, or one without a state.
    */
-  async inspect(
+  inspect(
     ref: string,
     signal: AbortSignal,
     context: RequestContext = this.#context,
   ): Promise<Inspection> {
-    const bounded = this.bound(signal, "inspect", ref);
-    try {
+    return this.bounded(signal, "inspect", async (bounded) => {
       const response = await this.#client.send({
         method: "GET",
         path: containerPath(ref, "json"),
-        signal: bounded.signal,
+        signal: bounded,
         idempotent: true,
         context,
       });
@@ -225,9 +225,7 @@ export class DaemonCalls {
           status: response.status,
         });
       }
-    } finally {
-      bounded.clear();
-    }
+    }, ref);
   }
 
   /**

@@ -376,6 +376,34 @@ Deno.test("newProxmoxProvider() finds whether a guest is a VM or a CT", async (t
   });
 });
 
+Deno.test("newProxmoxProvider() calls made together share one cluster lookup", async () => {
+  await using s = await setup();
+  for (let i = 0; i < 20; i++) {
+    if (i % 2) s.fake.addVm("pve", 500 + i);
+    else s.fake.addCt("pve", 500 + i);
+  }
+  s.fake.resetRequests();
+  const providers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => newProxmoxProvider("pve", 500 + i, { client: s.client })),
+  );
+  try {
+    const lookups = requestLines(s.fake).filter((line) => line === "GET /cluster/resources");
+    assert.equal(lookups.length, 1);
+    assert.deepEqual(
+      providers.map((p) => p.guestType),
+      Array.from({ length: 20 }, (_, i) => i % 2 ? "qemu" : "lxc"),
+    );
+    // A later call asks again: the cluster's guests change.
+    using _ = await newProxmoxProvider("pve", 500, { client: s.client });
+    assert.equal(
+      requestLines(s.fake).filter((line) => line === "GET /cluster/resources").length,
+      2,
+    );
+  } finally {
+    for (const provider of providers) provider.close();
+  }
+});
+
 /** Reads events until `count` arrived or the stream ended. */
 async function take(events: ReadableStream<Event>, count: number): Promise<string[]> {
   const out: string[] = [];
@@ -456,4 +484,34 @@ Deno.test("ProxmoxClient polls each kind of guest once per node and interval", a
   } finally {
     for (const provider of providers) provider.close();
   }
+});
+
+Deno.test("ProxmoxProvider follows a VM migrated to another node", async (t) => {
+  await using s = await setup();
+  s.fake.addNode("pve2");
+  s.fake.addVm("pve", 100, { status: "running" });
+  await t.step("a call", async () => {
+    using provider = await newProxmoxProvider("pve", 100, { client: s.client });
+    s.fake.setVm(100, { node: "pve2" });
+    s.fake.resetRequests();
+    await provider.containerPause();
+    // The old node answers "unable to find configuration file for VM 100": the VM is looked up.
+    assert.deepEqual(posts(s.fake), [
+      "POST /nodes/pve/qemu/100/status/suspend todisk=0",
+      "POST /nodes/pve2/qemu/100/status/suspend todisk=0",
+    ]);
+    assert.equal(s.fake.requests[0].status, 500);
+    assert.equal(await provider.containerStatus(), "paused");
+  });
+  await t.step("a watch", async () => {
+    using provider = await newProxmoxProvider("pve2", 100, { client: s.client });
+    const { events } = provider.watch();
+    await until(() => s.fake.requests.some((r) => r.path.endsWith("/nodes/pve2/qemu")));
+    s.fake.setVm(100, { node: "pve" });
+    await until(() => s.fake.requests.some((r) => r.path.endsWith("/nodes/pve/qemu")));
+    s.fake.setVm(100, { qmpstatus: "running" });
+    assert.deepEqual(await take(events, 1), ["unpaused"]);
+    s.fake.removeVm(100);
+    assert.deepEqual(await take(events, 2), ["destroyed"], "then the watch ends");
+  });
 });
