@@ -29,6 +29,7 @@ import { openProvider } from "./cli/_connect.ts";
 import { details, ExitCode, explain } from "./cli/_errors.ts";
 import { type CliWriter, Output } from "./cli/_output.ts";
 import { HELP, USAGE } from "./cli/_usage.ts";
+import { runServe } from "./cli/_serve.ts";
 
 export type { CliWriter } from "./cli/_output.ts";
 
@@ -101,6 +102,9 @@ async function run(
   stderr: Output,
   external: AbortSignal | undefined,
 ): Promise<number> {
+  if (args[0] === "serve") {
+    return await runServe(args.slice(1), { stdout, stderr, signal: external });
+  }
   let parsed;
   try {
     parsed = parseArgs(args);

@@ -50,6 +50,24 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     how:
       "500 CTs on the fake PVE (another process) watched at once, on 1 node and spread over 5; requests per second at the fake over a 13 s window in which 32 CTs flip state (two every 760 ms, evenly over a poll's phases), and the time from each flip to its event. Baseline: GoDoxy's one status/current poll per CT per second (bench/baselines/), starts spread over a second.",
   },
+  {
+    file: "serve_ready_path",
+    timeout: 240,
+    how:
+      "`idlewatcher serve` (deno run cli.ts serve, its own process) on a fake engine (bench/_fake_serve_engine.ts, another process) holding one running, in-session container; GET /api/strategies/dynamic as Sablier's nginx module asks it (unset parameters empty), against a bare Deno.serve hello world (its own process). 10 rounds alternating the order: 400 sequential keep-alive requests (median latency) then 2,000 requests 16 at a time (throughput); ratio = median of the per-round ratios. The fake counts every request it gets during the rounds: the ready path must make none.",
+  },
+  {
+    file: "serve_wake_latency",
+    timeout: 240,
+    how:
+      "Real dockerd (scripts/engines.sh). A labelled busybox container (stop signal SIGKILL) is killed between runs; `idlewatcher serve` is asked /api/strategies/blocking for it (time until the answer says ready), and, alternating, the engine is sent a bare POST /containers/{id}/start (time until it answers). Added latency = median of the per-round differences, 11 rounds.",
+  },
+  {
+    file: "serve_memory",
+    timeout: 240,
+    how:
+      "`idlewatcher serve` on the fake engine holding 1,000 running labelled containers (compose labels, 50 groups); its resident set (VmRSS, 2 s after each phase) once all are managed, after 10,000 session requests (1-3 names each, 50 at a time, sessions of 5-59 minutes), and after 10,000 more; floor: the same server with no container.",
+  },
 ];
 
 interface MetricResult {
@@ -57,6 +75,10 @@ interface MetricResult {
   seconds: number;
   rows: Row[];
   error?: string;
+  /** When the metric was run on its own (`--merge`), not with the whole suite. */
+  ranAt?: string;
+  /** The 1-minute load average when that lone run began. */
+  load?: string;
 }
 
 async function runMetric(file: string, timeout: number): Promise<MetricResult> {
@@ -182,7 +204,8 @@ Produced by \`deno task bench\` (bench/run.ts) on ${date}. Every benchmark runs 
 sockets only, stops by itself and is bounded in time. Each number is a median of repeated
 measurements. Where clients alternate round by round, the ratio is the median of the per-round
 ratios (ours / peer measured side by side), so that a busy spell of the machine hits both sides.
-Timings are never asserted in tests.
+Timings are never asserted in tests. A metric run on its own later
+(\`--merge\`) says when, and the machine's load then, under "How each metric is measured".
 
 ## How to run
 
@@ -190,6 +213,7 @@ Timings are never asserted in tests.
 bash scripts/engines.sh start   # optional: the real dockerd for the wake-latency rows (root)
 deno task bench                 # every metric; rewrites bench/results.json and bench/results.md
 deno task bench per_call        # only the named metrics; prints, writes nothing
+deno task bench --merge per_call  # the named metrics, their rows put into the committed results
 \`\`\`
 
 Needs Deno and Node (20 or later; the dockerode peers are installed with \`npm ci\` on first use).
@@ -212,7 +236,10 @@ ${
       const time = result
         ? ` (${result.seconds.toFixed(0)} s${result.error ? `, ${result.error}` : ""})`
         : "";
-      return `- **${m.file}**${time}: ${m.how}`;
+      const alone = result?.ranAt
+        ? `; run on its own on ${result.ranAt}, 1-minute load ${result.load}`
+        : "";
+      return `- **${m.file}**${time.replace(/\)$/, `${alone})`)}: ${m.how}`;
     }).join("\n")
   }
 
@@ -222,8 +249,33 @@ package-lock.json; \`npm ci\` runs on first use).
 `;
 }
 
+/** The committed results with `fresh` put in place of (or beside) the same metrics. */
+async function mergedResults(fresh: MetricResult[]): Promise<{
+  date: string;
+  machine: Record<string, string>;
+  seconds: number;
+  metrics: MetricResult[];
+}> {
+  const committed = JSON.parse(await Deno.readTextFile(`${BENCH}/results.json`)) as {
+    date: string;
+    machine: Record<string, string>;
+    seconds: number;
+    metrics: MetricResult[];
+  };
+  const byFile = new Map(committed.metrics.map((m) => [m.file, m]));
+  for (const result of fresh) byFile.set(result.file, result);
+  const order = METRICS.map((m) => m.file);
+  const metrics = [...byFile.values()].sort((a, b) =>
+    (order.indexOf(a.file) + 1 || order.length + 1) -
+    (order.indexOf(b.file) + 1 || order.length + 1)
+  );
+  return { ...committed, metrics };
+}
+
 async function main(): Promise<void> {
-  const only = Deno.args;
+  const merge = Deno.args.includes("--merge");
+  const only = Deno.args.filter((arg) => arg !== "--merge");
+  if (merge && only.length === 0) throw new Error("--merge needs the names of the metrics to run");
   const selected = only.length ? METRICS.filter((m) => only.includes(m.file)) : METRICS;
   const began = performance.now();
   const machine = await describeMachine();
@@ -246,12 +298,26 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - began) / 1000;
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   console.log(`\n${textTable(rows)}\n\nsuite: ${seconds.toFixed(0)} s`);
-  if (only.length) return; // a partial run leaves the committed results alone
-  await Deno.writeTextFile(
-    `${BENCH}/results.json`,
-    JSON.stringify({ date, seconds, machine, metrics: results }, null, 2) + "\n",
-  );
-  await Deno.writeTextFile(`${BENCH}/results.md`, markdown(rows, machine, results, date));
+  if (merge) {
+    for (const result of results) {
+      result.ranAt = date;
+      result.load = machine["load average at start"].split(",")[0];
+    }
+    const all = await mergedResults(results);
+    await Deno.writeTextFile(`${BENCH}/results.json`, JSON.stringify(all, null, 2) + "\n");
+    await Deno.writeTextFile(
+      `${BENCH}/results.md`,
+      markdown(all.metrics.flatMap((r) => r.rows), all.machine, all.metrics, all.date),
+    );
+  } else if (only.length) {
+    return; // a partial run leaves the committed results alone
+  } else {
+    await Deno.writeTextFile(
+      `${BENCH}/results.json`,
+      JSON.stringify({ date, seconds, machine, metrics: results }, null, 2) + "\n",
+    );
+    await Deno.writeTextFile(`${BENCH}/results.md`, markdown(rows, machine, results, date));
+  }
   // Keep the written files as `deno fmt` wants them, so the repository's fmt check stays clean.
   await commandOutput(Deno.execPath(), ["fmt", `${BENCH}/results.json`, `${BENCH}/results.md`]);
   log(`wrote bench/results.json and bench/results.md`);

@@ -19,6 +19,8 @@ export const HELP =
   `idlewatcher: status, start, stop, pause and watch one container on Docker, Podman or Proxmox VE
 
 Usage:
+  idlewatcher serve [flags]        run the idle-watching server (Sablier's API);
+                                   "idlewatcher serve --help" lists its flags
   idlewatcher docker  <container>    <command> [flags]
   idlewatcher proxmox <node>/<vmid>  <command> [flags]
 

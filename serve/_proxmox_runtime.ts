@@ -1,0 +1,146 @@
+/**
+ * A Proxmox VE cluster as a {@linkcode Runtime}: the LXC containers tagged
+ * `sablier`, named by hostname (as Sablier's Proxmox provider names them)
+ * and by `node/vmid`.
+ *
+ * Tags (PVE allows no `=` or `.` in a tag, so the Docker label keys become
+ * dashed tags):
+ * - `sablier` opts in; `sablier-group-NAME` sets a group (several allowed).
+ * - `idlewatcher-sleep-pause` sleeps by suspending instead of shutting down.
+ * - `idlewatcher-stop-timeout-SECONDS` sets the shutdown timeout (PVE's
+ *   shutdown has no choice of signal).
+ *
+ * Ready means running: PVE reports no health, and no address to probe.
+ *
+ * Proxmox has no event stream: the providers' `watch()` polls node status
+ * (one poller per cluster), and discovery lists `/cluster/resources` every
+ * 10 s.
+ *
+ * @module
+ */
+
+import { delay } from "../_internal/abort.ts";
+import type { Logger } from "../log.ts";
+import type { Provider } from "../provider.ts";
+import { newProxmoxProvider, type ProxmoxClient } from "../proxmox/mod.ts";
+import { messageOf } from "./_instance.ts";
+import { DEFAULT_STOP_TIMEOUT, sleepPolicyOf } from "./_labels.ts";
+import type { InstanceInfo, Runtime, RuntimeChange, ServeLogger, SignalOptions } from "./_model.ts";
+
+/** Between two listings of the cluster's guests. */
+const DISCOVERY_INTERVAL_MS = 10_000;
+const ENABLE_TAG = "sablier";
+const GROUP_PREFIX = "sablier-group-";
+const PAUSE_TAG = "idlewatcher-sleep-pause";
+const TIMEOUT_PREFIX = "idlewatcher-stop-timeout-";
+
+/** Options of {@linkcode ProxmoxRuntime}. */
+export interface ProxmoxRuntimeOptions {
+  /** The cluster's client; the runtime closes it. */
+  client: ProxmoxClient;
+  /** The engine's name. @default {"proxmox"} */
+  name?: string;
+  /** Where to report. */
+  logger: ServeLogger;
+}
+
+/** One Proxmox VE cluster. */
+export class ProxmoxRuntime implements Runtime {
+  /** The engine's name. */
+  readonly name: string;
+  #client: ProxmoxClient;
+  #logger: ServeLogger;
+  #providerLogger: Logger;
+
+  /**
+   * @param options The client, the name and the logger.
+   */
+  constructor(options: ProxmoxRuntimeOptions) {
+    this.name = options.name ?? "proxmox";
+    this.#client = options.client;
+    this.#logger = options.logger;
+    this.#providerLogger = {
+      debug: (msg) => options.logger.debug(msg),
+      error: (msg) => options.logger.debug(msg),
+    };
+  }
+
+  /** Lists the tagged LXC containers. */
+  async list(options: SignalOptions = {}): Promise<InstanceInfo[]> {
+    const resources = await this.#client.request<unknown[]>("GET", "/cluster/resources", {
+      params: { type: "vm" },
+      signal: options.signal,
+    });
+    const infos: InstanceInfo[] = [];
+    for (const resource of Array.isArray(resources) ? resources : []) {
+      const info = this.#toInfo((resource ?? {}) as Record<string, unknown>);
+      if (info !== undefined) infos.push(info);
+    }
+    return infos;
+  }
+
+  /** Reads one CT again (a listing: PVE answers it from memory). */
+  async inspect(runtimeId: string, options: SignalOptions = {}): Promise<InstanceInfo | undefined> {
+    return (await this.list(options)).find((info) => info.runtimeId === runtimeId);
+  }
+
+  /** A provider for the CT, on this cluster's client. */
+  provider(info: InstanceInfo): Promise<Provider> {
+    const [node, vmid] = info.runtimeId.split("/");
+    return newProxmoxProvider(node, Number(vmid), { client: this.#client });
+  }
+
+  /** Lists the guests every 10 s and reports the whole list. */
+  async follow(
+    onChange: (change: RuntimeChange) => void,
+    options: { signal: AbortSignal },
+  ): Promise<void> {
+    const { signal } = options;
+    while (!signal.aborted) {
+      try {
+        onChange({ kind: "resync", infos: await this.list({ signal }) });
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#logger.warn(`${this.name}: cannot list the guests: ${messageOf(error)}`);
+      }
+      await delay(DISCOVERY_INTERVAL_MS, { signal }).catch(() => {});
+    }
+  }
+
+  /** Closes the client. */
+  close(): void {
+    this.#client.close();
+  }
+
+  #toInfo(resource: Record<string, unknown>): InstanceInfo | undefined {
+    if (resource.type !== "lxc") return undefined;
+    const tags = String(resource.tags ?? "").split(/[;, ]/).filter((tag) => tag !== "");
+    if (!tags.includes(ENABLE_TAG)) return undefined;
+    const node = String(resource.node ?? "");
+    const vmid = Number(resource.vmid);
+    if (node === "" || !Number.isInteger(vmid)) return undefined;
+    const runtimeId = `${node}/${vmid}`;
+    const name = typeof resource.name === "string" && resource.name !== ""
+      ? resource.name
+      : runtimeId;
+    const groups = tags.filter((tag) =>
+      tag.startsWith(GROUP_PREFIX) && tag.length > GROUP_PREFIX.length
+    )
+      .map((tag) => tag.slice(GROUP_PREFIX.length));
+    const timeoutTag = tags.find((tag) => tag.startsWith(TIMEOUT_PREFIX));
+    const sleep = sleepPolicyOf({
+      sleep: tags.includes(PAUSE_TAG) ? "pause" : undefined,
+      stopTimeout: timeoutTag?.slice(TIMEOUT_PREFIX.length) ?? String(DEFAULT_STOP_TIMEOUT),
+    }, (message) => this.#logger.warn(`${this.name}/${name}: ${message}`));
+    return {
+      runtimeId,
+      name,
+      aliases: name === runtimeId ? [] : [runtimeId],
+      groups: groups.length === 0 ? ["default"] : groups,
+      sleep,
+      healthcheck: false,
+      dependsOn: [],
+      state: { status: resource.status === "running" ? "running" : "stopped" },
+    };
+  }
+}
