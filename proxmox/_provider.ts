@@ -75,7 +75,18 @@ export interface ProxmoxProviderOptions extends CallOptions {
 /** What pausing a VM does: freeze it in memory, or save it to disk. */
 export type VmPause = "suspend" | "hibernate";
 
-/** The provider of a Proxmox guest, which says what kind of guest it found. */
+/**
+ * The provider of a Proxmox guest, which says what kind of guest it found.
+ *
+ * @example Name a guest by its kind
+ * ```ts
+ * import type { ProxmoxProvider } from "./mod.ts";
+ *
+ * export function label(provider: ProxmoxProvider, vmid: number): string {
+ *   return `${provider.guestType === "qemu" ? "VM" : "CT"} ${vmid}`;
+ * }
+ * ```
+ */
 export interface ProxmoxProvider extends Provider {
   /** `"lxc"` for an LXC container, `"qemu"` for a QEMU virtual machine. */
   readonly guestType: GuestType;

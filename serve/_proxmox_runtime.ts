@@ -1,12 +1,13 @@
 /**
- * A Proxmox VE cluster as a {@linkcode Runtime}: the LXC containers tagged
- * `sablier`, named by hostname (as Sablier's Proxmox provider names them)
- * and by `node/vmid`.
+ * A Proxmox VE cluster as a {@linkcode Runtime}: the LXC containers and QEMU
+ * virtual machines tagged `sablier`, named by hostname (as Sablier's Proxmox
+ * provider names them) and by `node/vmid`.
  *
  * Tags (PVE allows no `=` or `.` in a tag, so the Docker label keys become
  * dashed tags):
  * - `sablier` opts in; `sablier-group-NAME` sets a group (several allowed).
- * - `idlewatcher-sleep-pause` sleeps by suspending instead of shutting down.
+ * - `idlewatcher-sleep-pause` sleeps by suspending instead of shutting down
+ *   (a VM is frozen in memory and thaws in milliseconds; a CT needs CRIU).
  * - `idlewatcher-stop-timeout-SECONDS` sets the shutdown timeout (PVE's
  *   shutdown has no choice of signal).
  *
@@ -65,7 +66,7 @@ export class ProxmoxRuntime implements Runtime {
     };
   }
 
-  /** Lists the tagged LXC containers. */
+  /** Lists the tagged LXC containers and QEMU VMs. */
   async list(options: SignalOptions = {}): Promise<InstanceInfo[]> {
     const resources = await this.#client.request<unknown[]>("GET", "/cluster/resources", {
       params: { type: "vm" },
@@ -79,12 +80,12 @@ export class ProxmoxRuntime implements Runtime {
     return infos;
   }
 
-  /** Reads one CT again (a listing: PVE answers it from memory). */
+  /** Reads one guest again (a listing: PVE answers it from memory). */
   async inspect(runtimeId: string, options: SignalOptions = {}): Promise<InstanceInfo | undefined> {
     return (await this.list(options)).find((info) => info.runtimeId === runtimeId);
   }
 
-  /** A provider for the CT, on this cluster's client. */
+  /** A provider for the guest, on this cluster's client (its kind asked of the cluster). */
   provider(info: InstanceInfo): Promise<Provider> {
     const [node, vmid] = info.runtimeId.split("/");
     return newProxmoxProvider(node, Number(vmid), { client: this.#client });
@@ -113,7 +114,7 @@ export class ProxmoxRuntime implements Runtime {
   }
 
   #toInfo(resource: Record<string, unknown>): InstanceInfo | undefined {
-    if (resource.type !== "lxc") return undefined;
+    if (resource.type !== "lxc" && resource.type !== "qemu") return undefined;
     const tags = String(resource.tags ?? "").split(/[;, ]/).filter((tag) => tag !== "");
     if (!tags.includes(ENABLE_TAG)) return undefined;
     const node = String(resource.node ?? "");

@@ -68,3 +68,49 @@ Deno.test("serve on Proxmox VE: CTs tagged sablier, by hostname and node/vmid, g
     await server.close();
   }
 });
+
+Deno.test("serve on Proxmox VE: a VM tagged sablier and idlewatcher-sleep-pause is frozen in memory, then thawed", async (t) => {
+  await using s = await setup();
+  s.fake.addVm("pve", 200, { name: "app", tags: "sablier;idlewatcher-sleep-pause" });
+  s.fake.addVm("pve", 201, { name: "other", tags: "prod" });
+  const server = await IdleServer.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    runtimes: [new ProxmoxRuntime({ client: s.client, logger: memoryLogger() })],
+    sessionMs: 60_000,
+    logger: memoryLogger(),
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const wake = async () => {
+    const response = await fetch(
+      `${base}/api/strategies/blocking?names=app&session_duration=1s&timeout=20s`,
+    );
+    assert.equal(response.status, 200);
+    assert.equal((await response.json()).session.status, "ready");
+  };
+  try {
+    await t.step("only the tagged VM is managed, with its pause", () => {
+      const names = server.engine.instances().map((i) => i.name);
+      assert.deepEqual(names, ["app"]);
+      const app = server.engine.instances()[0];
+      assert.equal(app.info.sleep.method, "pause");
+      assert.deepEqual(app.info.aliases, ["pve/200"]);
+    });
+    await t.step("a request starts it", async () => {
+      await wake();
+      assert.equal(s.fake.vm(200)!.status, "running");
+    });
+    await t.step("the session ends: PVE's suspend freezes it in memory", async () => {
+      await until(() => s.fake.vm(200)!.qmpstatus === "paused", 20_000);
+      assert.equal(s.fake.vm(200)!.status, "running", "the QEMU process stays");
+      assert.ok(s.fake.tasks("pve").some((task) => task.type === "qmpause"));
+    });
+    await t.step("the next request resumes it", async () => {
+      await wake();
+      assert.equal(s.fake.vm(200)!.qmpstatus, "running");
+      assert.ok(s.fake.tasks("pve").some((task) => task.type === "qmresume"));
+    });
+  } finally {
+    await server.close();
+  }
+});
