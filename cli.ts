@@ -23,12 +23,12 @@
 
 import denoJson from "./deno.json" with { type: "json" };
 import type { Logger } from "./mod.ts";
-import { parseArgs, type RuntimeName, UsageError } from "./cli/_args.ts";
+import { type Invocation, parseArgs, type RuntimeName, UsageError } from "./cli/_args.ts";
 import { runCommand } from "./cli/_commands.ts";
 import { openProvider } from "./cli/_connect.ts";
-import { details, ExitCode, explain } from "./cli/_errors.ts";
+import { details, type DockerSource, ExitCode, explain } from "./cli/_errors.ts";
 import { type CliWriter, Output } from "./cli/_output.ts";
-import { HELP, USAGE } from "./cli/_usage.ts";
+import { commandHelp, HELP, USAGE } from "./cli/_usage.ts";
 import { runServe } from "./cli/_serve.ts";
 
 export type { CliWriter } from "./cli/_output.ts";
@@ -115,7 +115,7 @@ async function run(
     return ExitCode.Usage;
   }
   if (parsed.kind === "help") {
-    stdout.write(HELP);
+    stdout.write(parsed.command === undefined ? HELP : commandHelp(parsed.command));
     return ExitCode.Ok;
   }
   if (parsed.kind === "version") {
@@ -150,7 +150,10 @@ async function run(
     if (signal.aborted) {
       return invocation.command === "watch" ? ExitCode.Ok : ExitCode.Interrupted;
     }
-    const { code, kind, message, fix } = explain(error, runtime);
+    const { code, kind, message, fix } = explain(error, {
+      runtime,
+      dockerSource: dockerSource(invocation),
+    });
     if (invocation.json) {
       stderr.line(JSON.stringify({ error: message, kind, fix, exitCode: code }));
     } else {
@@ -162,6 +165,20 @@ async function run(
   } finally {
     if (listens) Deno.removeSignalListener("SIGINT", onInterrupt);
   }
+}
+
+/** Where the Docker host came from: a flag, a variable, or the default (or the current context). */
+function dockerSource(invocation: Invocation): DockerSource {
+  if (invocation.docker.socket !== undefined) return "--socket";
+  if (invocation.docker.host !== undefined) return "--host";
+  for (const name of ["DOCKER_HOST", "DOCKER_CONTEXT"] as const) {
+    try {
+      if (Deno.env.get(name)) return name;
+    } catch {
+      // Not readable: the library said so already.
+    }
+  }
+  return "default";
 }
 
 /** With `--verbose`, every API call and failure on stderr; without, nothing. */

@@ -34,6 +34,10 @@ export interface ProviderErrorOptions extends ErrorOptions {
   /** The container id, name or vmid the operation was about.
    * @default {undefined} */
   container?: string;
+  /** How to fix it, when known, in the library's terms (configuration fields, environment
+   * variables, Deno flags). The message ends with it, after `"; "`.
+   * @default {undefined} */
+  fix?: string;
 }
 
 /**
@@ -51,6 +55,18 @@ export interface ProviderErrorOptions extends ErrorOptions {
  * });
  * deepStrictEqual([error.runtime, error.action, error.container], ["docker", "start", "web"]);
  * ```
+ *
+ * @example The fix apart from the reason
+ * ```ts
+ * import { ProviderError } from "./errors.ts";
+ *
+ * const error = new ProviderError("Cannot reach the daemon at unix:///d.sock: no such socket", {
+ *   fix: "start the daemon",
+ * });
+ * console.log(error.reason); // "Cannot reach the daemon at unix:///d.sock: no such socket"
+ * console.log(error.fix); // "start the daemon"
+ * console.log(error.message); // "Cannot reach ...: no such socket; start the daemon"
+ * ```
  */
 export class ProviderError extends Error {
   /** The runtime that failed, when known. */
@@ -59,19 +75,26 @@ export class ProviderError extends Error {
   readonly action: string | undefined;
   /** The container the operation was about, when known. */
   readonly container: string | undefined;
+  /** What failed and why: the message without its fix. */
+  readonly reason: string;
+  /** How to fix it, when known; the message ends with it. */
+  readonly fix: string | undefined;
 
   /**
    * Creates an error.
    *
    * @param message What failed and why.
-   * @param options The cause and the context of the failure.
+   * @param options The cause, the context of the failure, and the fix.
    */
   constructor(message: string, options?: ProviderErrorOptions) {
-    super(message, options);
+    const fix = options?.fix;
+    super(fix === undefined ? message : `${message}; ${fix}`, options);
     this.name = "ProviderError";
     this.runtime = options?.runtime;
     this.action = options?.action;
     this.container = options?.container;
+    this.reason = message;
+    this.fix = fix;
   }
 }
 

@@ -48,7 +48,7 @@ export {
   isStartAction,
   isStopAction,
 } from "./events/mod.ts";
-export { defaultLogger, type Logger } from "./log.ts";
+export { defaultLogger, formatErrorLine, type Logger, silentLogger } from "./log.ts";
 export {
   DockerClient,
   type DockerClientConfig,

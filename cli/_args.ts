@@ -5,6 +5,7 @@
  * @module
  */
 
+import { closest } from "./_suggest.ts";
 import {
   type ContainerSignal,
   ContainerStatus,
@@ -83,7 +84,7 @@ export interface Invocation {
 
 /** What a command line asks for. */
 export type Parsed =
-  | { kind: "help" }
+  | { kind: "help"; command?: CommandName | "serve" }
   | { kind: "version" }
   | { kind: "run"; invocation: Invocation };
 
@@ -117,7 +118,19 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   "ca-file": { value: true, runtime: "proxmox" },
 };
 
+/** One-letter flags, as docker's: `-t` of `docker stop`, `-s` of `docker kill`. */
+const SHORT_FLAGS: Readonly<Record<string, string>> = { h: "help", t: "timeout", s: "signal" };
+
 const STATUSES: readonly string[] = Object.values(ContainerStatus);
+
+/** Signal numbers and the names they stand for (Linux numbering). */
+const SIGNAL_NUMBERS: Readonly<Record<string, string>> = {
+  "1": "SIGHUP",
+  "2": "SIGINT",
+  "3": "SIGQUIT",
+  "9": "SIGKILL",
+  "15": "SIGTERM",
+};
 
 /**
  * Parses a command line (without the program name).
@@ -128,28 +141,55 @@ const STATUSES: readonly string[] = Object.values(ContainerStatus);
  */
 export function parseArgs(args: readonly string[]): Parsed {
   const { flags, positionals } = splitArgs(args);
-  if (flags.has("help")) return { kind: "help" };
+  const words = positionals[0] === "help" ? positionals.slice(1) : positionals;
+  if (positionals[0] === "help" || flags.has("help")) {
+    const command = words.find((word) => isCommand(word) || word === "serve");
+    return { kind: "help", command: command as CommandName | "serve" | undefined };
+  }
   if (flags.has("version")) return { kind: "version" };
 
   const [runtime, container, command, ...rest] = positionals;
-  if (runtime === undefined) throw new UsageError("Missing the runtime: docker or proxmox");
+  if (runtime === undefined) {
+    throw new UsageError("Missing the runtime: docker or proxmox (or the serve command)");
+  }
   if (runtime !== "docker" && runtime !== "proxmox") {
-    throw new UsageError(`Unknown runtime ${JSON.stringify(runtime)}: expected docker or proxmox`);
+    throw new UsageError(
+      `Unknown runtime ${JSON.stringify(runtime)}: expected docker, proxmox or serve` +
+        didYouMean(
+          closest(runtime, ["docker", "proxmox", "podman", "serve"]) === "podman"
+            ? "docker (Podman speaks Docker's API)"
+            : closest(runtime, ["docker", "proxmox", "serve"]),
+        ),
+    );
   }
   if (container === undefined) {
     throw new UsageError(
-      runtime === "docker" ? "Missing the container name or id" : "Missing <node>/<vmid>",
+      runtime === "docker"
+        ? "Missing the container name or id"
+        : "Missing the container: <vmid> or <node>/<vmid>",
     );
   }
-  const target = parseTarget(runtime, container);
+  if (command === undefined && isCommand(container)) {
+    throw new UsageError(
+      `Missing the container: the command comes after it, as in ` +
+        `idlewatcher ${runtime} <container> ${container}`,
+    );
+  }
   if (command === undefined) {
     throw new UsageError(`Missing the command: one of ${COMMANDS.join(", ")}`);
   }
-  if (!(COMMANDS as readonly string[]).includes(command)) {
+  if (!isCommand(command)) {
+    // `docker status web`: the container and the command swapped.
+    const swapped = isCommand(container) ? `${runtime} ${command} ${container}` : undefined;
+    const typo = closest(command, COMMANDS);
     throw new UsageError(
-      `Unknown command ${JSON.stringify(command)}: expected one of ${COMMANDS.join(", ")}`,
+      `Unknown command ${JSON.stringify(command)}: expected one of ${COMMANDS.join(", ")}` +
+        didYouMean(
+          swapped !== undefined ? `idlewatcher ${swapped}` : typo,
+        ),
     );
   }
+  const target = parseTarget(runtime, container);
   const name = command as CommandName;
   for (const flag of flags.keys()) checkFlagApplies(flag, runtime, name);
 
@@ -162,7 +202,8 @@ export function parseArgs(args: readonly string[]): Parsed {
     }
     if (!STATUSES.includes(goal)) {
       throw new UsageError(
-        `Unknown status ${JSON.stringify(goal)}: expected one of ${STATUSES.join(", ")}`,
+        `Unknown status ${JSON.stringify(goal)}: expected one of ${STATUSES.join(", ")}` +
+          didYouMean(closest(goal, STATUSES)),
       );
     }
     status = goal as ContainerStatus;
@@ -218,19 +259,31 @@ function splitArgs(args: readonly string[]): { flags: Map<string, string>; posit
       positionals.push(...args.slice(i + 1));
       break;
     }
-    if (arg === "-h") {
-      flags.set("help", "");
-      continue;
-    }
     if (!arg.startsWith("-") || arg === "-") {
       positionals.push(arg);
       continue;
     }
-    if (!arg.startsWith("--")) throw new UsageError(`Unknown flag ${arg}`);
     const equals = arg.indexOf("=");
-    const name = arg.slice(2, equals === -1 ? undefined : equals);
+    let name: string;
+    if (arg.startsWith("--")) {
+      name = arg.slice(2, equals === -1 ? undefined : equals);
+    } else {
+      const letter = arg.slice(1, equals === -1 ? undefined : equals);
+      const long = Object.hasOwn(SHORT_FLAGS, letter) ? SHORT_FLAGS[letter] : undefined;
+      if (long === undefined) {
+        throw new UsageError(
+          `Unknown flag ${arg}: the short flags are -t (--timeout), -s (--signal) and -h (--help)`,
+        );
+      }
+      name = long;
+    }
     const spec = Object.hasOwn(FLAGS, name) ? FLAGS[name] : undefined;
-    if (spec === undefined) throw new UsageError(`Unknown flag --${name}`);
+    if (spec === undefined) {
+      const near = closest(name, Object.keys(FLAGS));
+      throw new UsageError(
+        `Unknown flag --${name}` + didYouMean(near === undefined ? undefined : `--${near}`),
+      );
+    }
     if (flags.has(name)) throw new UsageError(`--${name} is given twice`);
     if (!spec.value) {
       if (equals !== -1) throw new UsageError(`--${name} takes no value`);
@@ -249,18 +302,29 @@ function splitArgs(args: readonly string[]): { flags: Map<string, string>; posit
   return { flags, positionals };
 }
 
+function isCommand(word: string): boolean {
+  return (COMMANDS as readonly string[]).includes(word);
+}
+
+/** `"; did you mean X?"`, or nothing. */
+function didYouMean(suggestion: string | undefined): string {
+  return suggestion === undefined ? "" : `; did you mean ${suggestion}?`;
+}
+
 function parseTarget(runtime: RuntimeName, text: string): Target {
   if (runtime === "docker") {
     if (text === "") throw new UsageError("The container name or id is empty");
     return { runtime, container: text };
   }
-  const match = /^([^/]+)\/([0-9]+)$/.exec(text);
+  // A bare vmid: the node is looked up in the cluster.
+  const match = /^(?:([^/]+)\/)?([0-9]+)$/.exec(text);
   if (match === null) {
     throw new UsageError(
-      `Invalid Proxmox container ${JSON.stringify(text)}: expected <node>/<vmid>, such as pve/101`,
+      `Invalid Proxmox container ${JSON.stringify(text)}: ` +
+        "expected <vmid> or <node>/<vmid>, such as 101 or pve/101",
     );
   }
-  return { runtime, node: match[1], vmid: Number(match[2]), container: text };
+  return { runtime, node: match[1] ?? "", vmid: Number(match[2]), container: text };
 }
 
 function checkFlagApplies(flag: string, runtime: RuntimeName, command: CommandName): void {
@@ -275,10 +339,15 @@ function checkFlagApplies(flag: string, runtime: RuntimeName, command: CommandNa
 
 function parseSignal(value: string | undefined): ContainerSignal {
   if (value === undefined) return "";
+  // As docker kill -s: a number (15) or a name in any case (sigterm, term).
+  const name = Object.hasOwn(SIGNAL_NUMBERS, value) ? SIGNAL_NUMBERS[value] : value.toUpperCase();
   try {
-    return parseContainerSignal(value);
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/^Invalid signal/, "Invalid --signal"));
+    return parseContainerSignal(name);
+  } catch {
+    throw new UsageError(
+      `Invalid --signal ${JSON.stringify(value)}: expected SIGINT, SIGTERM, SIGKILL, SIGQUIT or ` +
+        "SIGHUP (in any case, with or without SIG) or its number: 2, 15, 9, 3 or 1",
+    );
   }
 }
 

@@ -14,7 +14,7 @@ import {
 } from "../mod.ts";
 import type { ProxmoxProvider } from "../proxmox/mod.ts";
 import type { Invocation } from "./_args.ts";
-import { ExitCode } from "./_errors.ts";
+import { ContainerRemovedError, ExitCode } from "./_errors.ts";
 import { type Output, Progress } from "./_output.ts";
 
 /** What a command works with. */
@@ -68,6 +68,20 @@ export async function runCommand(context: CommandContext): Promise<number> {
       return await watch(context);
     case "wait":
       return await wait(context);
+    case "kill": {
+      // Killing a stopped container succeeds (nothing to do); say so.
+      const before = await provider.containerStatus({ signal });
+      await act(context, command);
+      const wasRunning = before !== "stopped";
+      stdout.line(
+        json
+          ? JSON.stringify({ container, ...guest, command, ok: true, wasRunning })
+          : wasRunning
+          ? `killed ${subject(container, guest)}`
+          : `${subject(container, guest)} was not running`,
+      );
+      return ExitCode.Ok;
+    }
     default:
       await act(context, command);
       stdout.line(
@@ -115,6 +129,7 @@ async function act(context: CommandContext, command: keyof typeof PAST_TENSE): P
  */
 async function watch(context: CommandContext): Promise<number> {
   const { invocation, provider, stdout, stderr, signal } = context;
+  const container = invocation.target.container;
   // Fails fast, with the right exit code, for a missing container or runtime.
   await provider.containerStatus({ signal });
   const { events, errors } = provider.watch({ signal });
@@ -136,8 +151,13 @@ async function watch(context: CommandContext): Promise<number> {
     await errorReader.cancel();
     await reportingErrors;
   }
-  // The events end when the container is destroyed: this read reports it (exit 3).
-  await provider.containerStatus({ signal });
+  // The events end when the container is destroyed: this read confirms it.
+  try {
+    await provider.containerStatus({ signal });
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new ContainerRemovedError(container, error);
+    throw error;
+  }
   return ExitCode.Ok;
 }
 
@@ -183,7 +203,9 @@ async function wait(context: CommandContext): Promise<number> {
     } catch (error) {
       if (waitSignal.aborted) return;
       // A lost connection heals; a missing container or a refusal does not.
-      if (first || error instanceof NotFoundError || !isRetriable(error)) reached.reject(error);
+      if (!first && error instanceof NotFoundError) {
+        reached.reject(new ContainerRemovedError(container, error));
+      } else if (first || !isRetriable(error)) reached.reject(error);
       else stderr.line(formatWatchError(error, invocation.json));
     }
   };
@@ -233,7 +255,13 @@ async function wait(context: CommandContext): Promise<number> {
 
 function eventText(event: Event): string {
   const name = event.actorName || event.actorId;
-  return `${event.time.toISOString()} ${event.action} ${name}`;
+  const { signal, exitCode } = event.actorAttributes;
+  const details = [
+    signal === undefined || signal === "" ? undefined : `signal ${signal}`,
+    exitCode === undefined || exitCode === "" ? undefined : `exit code ${exitCode}`,
+  ].filter((detail) => detail !== undefined);
+  const suffix = details.length === 0 ? "" : ` (${details.join(", ")})`;
+  return `${event.time.toISOString()} ${event.action} ${name}${suffix}`;
 }
 
 function eventJson(event: Event): string {

@@ -77,5 +77,39 @@ function proxmoxConfig(flags: ProxmoxFlags, logger: Logger): ProxmoxConfig {
   if (realm !== undefined) config.realm = realm;
   const caFile = flags.caFile ?? env("PROXMOX_CA_FILE");
   if (caFile !== undefined) config.caFile = caFile;
+  checkCredentials(config);
   return config;
+}
+
+/** Names the flag or variable a missing credential comes from, before the library sees it. */
+function checkCredentials(config: ProxmoxConfig): void {
+  const { tokenId, secret, username, password } = config;
+  if (tokenId !== undefined && secret === undefined) {
+    throw new UsageError(
+      `Missing the secret of token ${tokenId}: set PROXMOX_SECRET (or pass --secret)`,
+    );
+  }
+  if (secret !== undefined && tokenId === undefined) {
+    throw new UsageError("Missing the token id: pass --token-id or set PROXMOX_TOKEN_ID");
+  }
+  if (username !== undefined && password === undefined) {
+    throw new UsageError(
+      `Missing the password of ${username}: set PROXMOX_PASSWORD (or pass --password)`,
+    );
+  }
+  if (password !== undefined && username === undefined) {
+    throw new UsageError("Missing the user: pass --username or set PROXMOX_USERNAME");
+  }
+  if (tokenId !== undefined && username !== undefined) {
+    throw new UsageError(
+      "Give either an API token (--token-id, PROXMOX_TOKEN_ID) or a user " +
+        "(--username, PROXMOX_USERNAME), not both",
+    );
+  }
+  if (tokenId === undefined && username === undefined) {
+    throw new UsageError(
+      "Missing the Proxmox credentials: an API token (--token-id and PROXMOX_SECRET) " +
+        "or a user (--username and PROXMOX_PASSWORD)",
+    );
+  }
 }

@@ -10,7 +10,8 @@ import type { ServeLogger } from "../serve/_model.ts";
 import { type RunningServer, startServer } from "../serve/mod.ts";
 import { ProxmoxClient, type ProxmoxConfig } from "../proxmox/mod.ts";
 import type { Output } from "./_output.ts";
-import { ExitCode, explain } from "./_errors.ts";
+import { type DockerSource, ExitCode, explain } from "./_errors.ts";
+import { closest } from "./_suggest.ts";
 
 /** The text of `idlewatcher serve --help`. */
 export const SERVE_HELP = `idlewatcher serve: stop what nobody uses, wake it when a request comes
@@ -103,7 +104,11 @@ export function parseServeFlags(
     }
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
     if (match === null || !VALUE_FLAGS.has(match[1])) {
-      throw new RangeError(`unknown argument ${JSON.stringify(arg)} for serve`);
+      const near = match === null ? undefined : closest(match[1], [...VALUE_FLAGS, "help"]);
+      throw new RangeError(
+        `unknown argument ${JSON.stringify(arg)} for serve` +
+          (near === undefined ? "" : `; did you mean --${near}?`),
+      );
     }
     let value = match[2];
     if (value === undefined) {
@@ -228,13 +233,16 @@ export async function runServe(args: readonly string[], options: RunServeOptions
       logger,
     });
   } catch (error) {
-    const explained = explain(error, flags.proxmox === undefined ? "docker" : "proxmox");
+    const explained = explain(error, {
+      runtime: flags.proxmox === undefined ? "docker" : "proxmox",
+      dockerSource: dockerSource(flags),
+    });
     const { code, message } = explained;
     // The docker command's flags are --socket and --host; serve's is --docker.
-    const fix = explained.fix?.replace(
-      "--socket, --host or DOCKER_HOST",
-      "--docker or DOCKER_HOST",
-    );
+    const fix = explained.fix
+      ?.replace("--socket, --host or DOCKER_HOST", "--docker or DOCKER_HOST")
+      .replace("check --host", "check --docker")
+      .replace("(or --socket)", "(or --docker)");
     stderr.line(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`);
     return code;
   }
@@ -244,6 +252,17 @@ export async function runServe(args: readonly string[], options: RunServeOptions
   await server.close();
   logger.info("Stopped; sessions saved");
   return ExitCode.Ok;
+}
+
+/** Where serve's Docker engines came from, for the fix of a failure to reach them. */
+function dockerSource(flags: ServeFlags): DockerSource {
+  if (flags.docker.length > 0) return "--host";
+  try {
+    if (Deno.env.get("DOCKER_HOST")) return "DOCKER_HOST";
+  } catch {
+    // Not readable: the default.
+  }
+  return "default";
 }
 
 /** Fills the Proxmox settings left out from the `PROXMOX_*` variables. */

@@ -13,6 +13,7 @@
 
 import type { DialTarget } from "../_internal/http/dial.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { currentContextEndpoint } from "./_context.ts";
 
 /** TLS files for a TCP host, as paths. */
 export interface DockerTlsFiles {
@@ -66,6 +67,17 @@ export type DockerHost =
     tls?: DockerTlsFiles;
   };
 
+/** Options of {@linkcode resolveDockerHost}. */
+export interface ResolveOptions {
+  /**
+   * Reads the docker CLI's `config.json` and context store. Without it, the
+   * current docker context is not looked up.
+   *
+   * @default {undefined}
+   */
+  readTextFile?: TextFileReader;
+}
+
 /** The daemon's socket when neither the configuration nor `DOCKER_HOST` names one. */
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
@@ -74,7 +86,9 @@ const SCHEMES = "unix://, tcp://, http:// or https://";
 /**
  * Resolves the configuration, then the environment, into a host, the way the
  * docker CLI does: `config.url` or `config.socketPath`, else `DOCKER_HOST`,
- * else `unix:///var/run/docker.sock`. A `tcp://` host uses TLS when
+ * else the endpoint of the current docker context (`DOCKER_CONTEXT`, else
+ * `currentContext` in `config.json`; only with `options.readTextFile`), else
+ * `unix:///var/run/docker.sock`. A `tcp://` host uses TLS when
  * `config.tls` is given or `DOCKER_TLS_VERIFY` is set (to anything), with
  * `ca.pem`, `cert.pem` and `key.pem` from `DOCKER_CERT_PATH` (default
  * `~/.docker`) when `config.tls` is not given. The environment is read only
@@ -82,11 +96,16 @@ const SCHEMES = "unix://, tcp://, http:// or https://";
  *
  * @param config The connection settings.
  * @param env Reads an environment variable.
+ * @param options Reads the docker CLI's files, for its contexts.
  * @returns The host to connect to.
- * @throws {InvalidArgumentError} For a bad URL, an unsupported scheme, or TLS
- * settings that do not fit the host.
+ * @throws {InvalidArgumentError} For a bad URL, an unsupported scheme, TLS
+ * settings that do not fit the host, or a docker context that cannot be used.
  */
-export function resolveDockerHost(config: DockerHostConfig, env: EnvReader): DockerHost {
+export function resolveDockerHost(
+  config: DockerHostConfig,
+  env: EnvReader,
+  options?: ResolveOptions,
+): DockerHost {
   checkConfigTypes(config);
   if (config.url !== undefined && config.socketPath !== undefined) {
     throw new InvalidArgumentError(
@@ -102,6 +121,15 @@ export function resolveDockerHost(config: DockerHostConfig, env: EnvReader): Doc
     url = nonEmpty(env("DOCKER_HOST"));
     source = "DOCKER_HOST";
   }
+  let settings = config;
+  if (url === undefined && options?.readTextFile !== undefined) {
+    const context = currentContextEndpoint(env, options.readTextFile);
+    if (context !== undefined) {
+      url = context.host;
+      source = `docker context "${context.name}" from ${context.from}`;
+      if (context.tls !== undefined) settings = { ...config, tls: context.tls };
+    }
+  }
   if (url === undefined) {
     url = DEFAULT_DOCKER_HOST;
     source = "the default";
@@ -112,7 +140,7 @@ export function resolveDockerHost(config: DockerHostConfig, env: EnvReader): Doc
   }
   if (scheme === "unix") return unixHost(url, url.slice("unix://".length), source, config);
   if (scheme === "tcp" || scheme === "http" || scheme === "https") {
-    return networkHost(url, scheme, source, config, env);
+    return networkHost(url, scheme, source, settings, env);
   }
   throw invalidHost(url, source, `unsupported scheme "${scheme}://"; use ${SCHEMES}`);
 }
@@ -131,14 +159,37 @@ export function loadDialTarget(host: DockerHost, readTextFile: TextFileReader): 
     return { transport: "tcp", hostname: host.hostname, port: host.port };
   }
   const { caFile, certFile, keyFile } = host.tls ?? {};
-  return {
+  // Every file is tried, so that one error names every missing permission.
+  const denied: string[] = [];
+  let firstDenial: unknown;
+  const read = (path: string | undefined): string | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readTextFile(path);
+    } catch (error) {
+      if (!(error instanceof Error && error.cause instanceof Deno.errors.NotCapable)) throw error;
+      denied.push(path);
+      firstDenial ??= error.cause;
+      return undefined;
+    }
+  };
+  const target: DialTarget = {
     transport: "tls",
     hostname: host.hostname,
     port: host.port,
-    caCerts: caFile === undefined ? undefined : [readTextFile(caFile)],
-    cert: certFile === undefined ? undefined : readTextFile(certFile),
-    key: keyFile === undefined ? undefined : readTextFile(keyFile),
+    caCerts: caFile === undefined ? undefined : [read(caFile) as string],
+    cert: read(certFile),
+    key: read(keyFile),
   };
+  if (denied.length > 0) {
+    throw new InvalidArgumentError(
+      `Cannot read the TLS ${denied.length === 1 ? "file" : "files"} ${
+        denied.join(", ")
+      }: missing permission`,
+      { cause: firstDenial, fix: `run with --allow-read=${denied.join(",")}` },
+    );
+  }
+  return target;
 }
 
 /**
@@ -155,9 +206,12 @@ export function denoEnv(name: string): string | undefined {
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       throw new InvalidArgumentError(
-        `Cannot read the environment variable ${name}: run with --allow-env=${name}, ` +
-          `or set url (and tls) in the Docker provider's configuration`,
-        { cause: error },
+        `Cannot read the environment variable ${name}: missing permission`,
+        {
+          cause: error,
+          fix: `run with --allow-env=${name}, or set url (and tls) in the Docker provider's ` +
+            "configuration",
+        },
       );
     }
     throw error;
@@ -180,14 +234,18 @@ export function denoReadTextFile(path: string): string {
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
       : error instanceof Deno.errors.NotCapable
-      ? `run with --allow-read=${path}`
+      ? "missing permission"
       : error instanceof Deno.errors.PermissionDenied
       ? "permission denied by the operating system"
       : error instanceof Error
       ? error.message
       : String(error);
+    const fix = error instanceof Deno.errors.NotCapable
+      ? `run with --allow-read=${path}`
+      : undefined;
     throw new InvalidArgumentError(`Cannot read the TLS file ${path}: ${reason}`, {
       cause: error,
+      fix,
     });
   }
 }

@@ -233,11 +233,10 @@ export class Transport {
         { cause: error, ...errorFields("docker", context) },
       );
     }
+    const { reason, fix } = connectionHint(this.#host, error);
     const failure = new ConnectionError(
-      `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ${
-        connectionHint(this.#host, error)
-      }`,
-      { cause: error, ...errorFields("docker", context) },
+      `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ${reason}`,
+      { cause: error, fix, ...errorFields("docker", context) },
     );
     return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;
   }
@@ -254,10 +253,21 @@ export class Transport {
     const { signal, context } = options;
     const request = { method: "GET", path: "/_ping", idempotent: true, signal, context };
     const response = await this.#send(request, "/_ping");
+    let body: Uint8Array;
     try {
-      await response.bytes();
+      body = await response.bytes();
     } catch (error) {
       throw this.transportError(error, request);
+    }
+    if (this.#host.transport === "tcp" && response.status === 400 && speaksTls(body)) {
+      throw new ConnectionError(
+        `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ` +
+          "it speaks TLS, and this client sent plain HTTP",
+        {
+          fix: "give tls in the configuration, or set DOCKER_TLS_VERIFY (with DOCKER_CERT_PATH)",
+          ...errorFields("docker", context),
+        },
+      );
     }
     const header = response.headers.get("api-version");
     const lasting = header !== null || (response.status >= 200 && response.status < 300);
@@ -296,40 +306,61 @@ export class Transport {
   }
 }
 
-/** Explains a connection failure in words a user can act on. */
-function connectionHint(host: DockerHost, error: unknown): string {
+/** Go's TLS server answers plain HTTP with a 400 that says so. */
+function speaksTls(body: Uint8Array): boolean {
+  return /HTTP request to an HTTPS server/.test(new TextDecoder().decode(body.subarray(0, 200)));
+}
+
+/** Explains a connection failure in words a user can act on: what happened, and the fix. */
+function connectionHint(host: DockerHost, error: unknown): { reason: string; fix?: string } {
   const detail = error instanceof Error ? error.message : String(error);
   if (host.transport === "unix") {
     const path = host.path;
     if (error instanceof Deno.errors.NotFound) {
-      return "no such socket: is the daemon running? set DOCKER_HOST (or url in the configuration) to its socket";
+      return {
+        reason: "no such socket",
+        fix: "start the daemon, or give the provider its socket (socketPath, url or DOCKER_HOST)",
+      };
     }
     if (error instanceof Deno.errors.ConnectionRefused) {
-      return "nothing listens on the socket: is the daemon running?";
+      return { reason: "nothing listens on the socket", fix: "start the daemon" };
     }
     if (error instanceof Deno.errors.NotCapable) {
-      return `missing permission: run with --allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`;
+      return {
+        reason: "missing permission",
+        fix: `run with --allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`,
+      };
     }
     if (error instanceof Deno.errors.PermissionDenied) {
-      return "permission denied by the operating system: run as a user allowed to use the socket (such as a member of the docker group)";
+      return {
+        reason: "permission denied by the operating system",
+        fix: "run as a user allowed to use the socket (such as a member of the docker group)",
+      };
     }
   } else {
     const address = hostPort(host.hostname, host.port);
     if (error instanceof Deno.errors.NotCapable) {
-      return `missing permission: run with --allow-net=${address}`;
+      return { reason: "missing permission", fix: `run with --allow-net=${address}` };
     }
     if (error instanceof Deno.errors.ConnectionRefused) {
-      return `connection refused: is the daemon listening on ${address}?`;
+      return { reason: "connection refused", fix: `check that the daemon listens on ${address}` };
     }
     if (host.transport === "tls" && error instanceof Deno.errors.InvalidData) {
-      return `TLS failed (${detail}): check the CA and the client certificate (tls in the configuration, or ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH)`;
+      return {
+        reason: `TLS failed (${detail})`,
+        fix: "check the CA and the client certificate " +
+          "(tls in the configuration, or ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH)",
+      };
     }
   }
   if (error instanceof Deno.errors.UnexpectedEof) {
-    return `the connection closed before the answer was complete (${detail})`;
+    return { reason: `the connection closed before the answer was complete (${detail})` };
   }
   if (error instanceof Deno.errors.InvalidData) {
-    return `the answer is not valid HTTP (${detail}): is this a Docker API endpoint?`;
+    return {
+      reason: `the answer is not valid HTTP (${detail})`,
+      fix: "check that this is a Docker API endpoint",
+    };
   }
-  return detail;
+  return { reason: detail };
 }

@@ -184,7 +184,11 @@ export class DockerClient implements Disposable {
    * unix socket, `--allow-net=<host:port>` for TCP, `--allow-read` for TLS
    * files, and `--allow-env` for the variables the configuration leaves open
    * (`DOCKER_HOST`; for `tcp://`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`,
-   * `HOME`).
+   * `HOME`). With neither the configuration nor `DOCKER_HOST` naming a host,
+   * it follows the current docker context, as the docker CLI does, when it
+   * may read `DOCKER_CONTEXT`, `DOCKER_CONFIG` or `HOME`, and the docker
+   * CLI's `config.json` and `contexts/` folder (default `~/.docker`); without
+   * those permissions it uses `unix:///var/run/docker.sock`.
    *
    * @param config Where the daemon is; `{}` follows the docker CLI's rules.
    * @throws {InvalidArgumentError} For a bad URL or scheme, TLS settings that
@@ -192,7 +196,7 @@ export class DockerClient implements Disposable {
    * program may not read (the message names the flag).
    */
   constructor(config: DockerClientConfig = {}) {
-    const host: DockerHost = resolveDockerHost(config, denoEnv);
+    const host: DockerHost = resolveHost(config);
     this.#logger = config.logger ?? defaultLogger;
     this.url = host.url;
     const maxConnections = checkMaxConnections(config.maxConnections, "docker");
@@ -328,6 +332,13 @@ export interface SharedClient {
   release(): void;
 }
 
+/** The host of a configuration, the environment, or the docker CLI's current context. */
+function resolveHost(config: DockerClientConfig): DockerHost {
+  return resolveDockerHost(config, denoEnv, {
+    readTextFile: (path) => Deno.readTextFileSync(path),
+  });
+}
+
 const shared = new Map<string, { client: DockerClient; users: number }>();
 
 /**
@@ -340,7 +351,7 @@ const shared = new Map<string, { client: DockerClient; users: number }>();
  * @throws {InvalidArgumentError} As the {@linkcode DockerClient} constructor.
  */
 export function sharedClient(config: DockerClientConfig): SharedClient {
-  const key = JSON.stringify([resolveDockerHost(config, denoEnv), config.maxConnections ?? null]);
+  const key = JSON.stringify([resolveHost(config), config.maxConnections ?? null]);
   let entry = shared.get(key);
   if (entry === undefined) {
     entry = { client: new DockerClient({ ...config, logger: undefined }), users: 0 };

@@ -50,7 +50,7 @@ export {
   type DockerRequestOptions,
   type DockerTlsConfig,
 } from "./client.ts";
-export type { Logger } from "../log.ts";
+export { type Logger, silentLogger } from "../log.ts";
 
 /**
  * A provider's configuration: the daemon's {@linkcode DockerClientConfig},
@@ -84,7 +84,11 @@ export interface DockerProviderConfig extends DockerClientConfig {
  * unix socket, `--allow-net=<host:port>` for TCP, `--allow-read` for TLS
  * files, and `--allow-env` for the variables the configuration leaves open
  * (`DOCKER_HOST`; for `tcp://`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`,
- * `HOME`).
+ * `HOME`). With neither the configuration nor `DOCKER_HOST` naming a host,
+ * it follows the current docker context, as the docker CLI does, when it may
+ * read `DOCKER_CONTEXT`, `DOCKER_CONFIG` or `HOME`, and the docker CLI's
+ * `config.json` and `contexts/` folder (default `~/.docker`); without those
+ * permissions it uses `unix:///var/run/docker.sock`.
  *
  * Calls succeed when the container already is in the state asked for (start
  * a running container, pause a paused one). A paused container is stopped

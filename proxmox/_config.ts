@@ -155,6 +155,9 @@ function resolveCredentials(config: ProxmoxConfig): Credentials {
         }: expected "<user>@<realm>!<token name>"`,
       );
     }
+    if (secret === undefined || secret === "") {
+      fail(`Missing Proxmox secret for token ${tokenId}: give the token's secret (a UUID)`);
+    }
     if (typeof secret !== "string" || !HEADER_SAFE.test(secret)) {
       fail(`Invalid Proxmox secret for token ${tokenId}: expected the token's secret (a UUID)`);
     }
@@ -165,7 +168,10 @@ function resolveCredentials(config: ProxmoxConfig): Credentials {
     if (typeof username !== "string" || username === "" || /[\s:/!]/.test(username)) {
       fail(`Invalid Proxmox username ${JSON.stringify(username ?? "")}`);
     }
-    if (typeof password !== "string" || password === "") {
+    if (password === undefined || password === "") {
+      fail(`Missing Proxmox password for ${username}`);
+    }
+    if (typeof password !== "string") {
       fail(`Invalid Proxmox password for ${username}: expected a non-empty string`);
     }
     if (realm !== undefined && (typeof realm !== "string" || !REALM.test(realm))) {

@@ -276,13 +276,19 @@ export class Transport {
       try {
         certs.push(await Deno.readTextFile(caFile));
       } catch (error) {
-        const hint = error instanceof Deno.errors.NotCapable ||
-            error instanceof Deno.errors.PermissionDenied
-          ? `: run with --allow-read=${caFile}`
-          : "";
+        const reason = error instanceof Deno.errors.NotFound
+          ? "no such file"
+          : error instanceof Deno.errors.NotCapable
+          ? "missing permission"
+          : error instanceof Deno.errors.PermissionDenied
+          ? "permission denied by the operating system"
+          : (error as Error).message;
+        const fix = error instanceof Deno.errors.NotCapable
+          ? `run with --allow-read=${caFile}`
+          : undefined;
         throw new InvalidArgumentError(
-          `Cannot read the Proxmox CA file ${caFile}${hint} (${(error as Error).message})`,
-          { runtime: "proxmox", cause: error },
+          `Cannot read the Proxmox CA file ${caFile}: ${reason}`,
+          { runtime: "proxmox", cause: error, fix },
         );
       }
     }
@@ -324,13 +330,14 @@ function connectionError(
   method: string | undefined,
 ): ConnectionError {
   const where = `${config.hostname}:${config.port}`;
-  let hint = "";
+  let fix: string | undefined;
+  let note = "";
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    hint = `; run with --allow-net=${where}`;
+    fix = `run with --allow-net=${where}`;
   } else if (error instanceof Deno.errors.InvalidData && /certificate/i.test(String(error))) {
-    hint = "; give the cluster's CA (/etc/pve/pve-root-ca.pem) with caFile or caCerts";
-  } else if (method !== undefined && method !== "GET") {
-    hint = "; the request may or may not have reached PVE";
+    fix = "give the cluster's CA (/etc/pve/pve-root-ca.pem) with caFile or caCerts";
+  } else if (method !== undefined && method !== "GET" && !neverSent(error)) {
+    note = "; the request may or may not have reached PVE";
   }
   if (error instanceof BodyTooLargeError) {
     return new ConnectionError(
@@ -341,8 +348,22 @@ function connectionError(
   }
   const reason = error instanceof Error ? error.message : String(error);
   const failure = new ConnectionError(
-    `${failurePrefix(context)}: cannot talk to ${config.origin}: ${reason}${hint}`,
-    { runtime: "proxmox", action: context.action, container: context.container, cause: error },
+    `${failurePrefix(context)}: cannot talk to ${config.origin}: ${reason}${note}`,
+    {
+      runtime: "proxmox",
+      action: context.action,
+      container: context.container,
+      cause: error,
+      fix,
+    },
   );
   return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;
+}
+
+/** A failure to connect at all: the request cannot have reached PVE. */
+function neverSent(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.NotFound ||
+    error instanceof Deno.errors.AddrNotAvailable ||
+    (error instanceof Deno.errors.InvalidData && /certificate|handshake|tls/i.test(String(error)));
 }

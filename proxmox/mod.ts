@@ -66,4 +66,4 @@ export {
   type WatchStreams,
 } from "../provider.ts";
 export { Action, type Event, EventType } from "../events/mod.ts";
-export type { Logger } from "../log.ts";
+export { type Logger, silentLogger } from "../log.ts";

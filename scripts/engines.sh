@@ -3,11 +3,11 @@
 # Debian's dockerd (docker.io, API 1.41) and Podman's Docker-compatible service, both as root,
 # on private sockets with private storage, so the machine's own engines are left alone.
 #
-# Usage: bash scripts/engines.sh start|stop|status|env
+# Usage: bash scripts/engines.sh start|stop [docker|podman]|status|env
 #
 #   start   installs docker.io, podman and busybox-static with apt-get when missing, starts both
 #           engines (no-op for one already up), imports the test image and runs a container in each
-#   stop    stops running containers and both engines; keeps their storage
+#   stop    stops running containers and both engines (or the one named); keeps their storage
 #   status  prints what is up; exits 3 when an engine is down
 #   env     prints `export NAME=value` lines for the tests (also written to $DIR/env):
 #           eval "$(bash scripts/engines.sh env)"
@@ -283,34 +283,41 @@ stop_pid() {
 
 # Processes that outlived a crashed engine: docker's containers (found in its private runc state),
 # then shims, conmons and a managed containerd, which name this state folder on their command line.
+# Kills what a dead engine left behind: leftover runc containers (docker) and container processes
+# under the engine's folders. $1: docker or podman.
 kill_leftovers() {
-  local runc_root="$dir/docker-exec/runtime-runc/idlewatcher" id pids
-  if [[ -d "$runc_root" ]]; then
+  local engine="$1" runc_root="$dir/docker-exec/runtime-runc/idlewatcher" id pids pattern
+  if [[ "$engine" == docker && -d "$runc_root" ]]; then
     for id in $(runc --root "$runc_root" list --quiet 2>/dev/null || true); do
       log "removing leftover docker container $id"
       runc --root "$runc_root" delete --force "$id" 2>/dev/null || true
     done
   fi
-  pids="$(pgrep -f -- "$dir/(docker-exec|docker-root|podman-run|podman-root|podman-tmp)/" || true)"
+  if [[ "$engine" == docker ]]; then
+    pattern="$dir/(docker-exec|docker-root)/"
+  else
+    pattern="$dir/(podman-run|podman-root|podman-tmp)/"
+  fi
+  pids="$(pgrep -f -- "$pattern" || true)"
   if [[ -n "$pids" ]]; then
-    log "killing leftover container processes: ${pids//$'\n'/ }"
+    log "killing leftover $engine container processes: ${pids//$'\n'/ }"
     # shellcheck disable=SC2086
     kill -KILL $pids 2>/dev/null || true
   fi
 }
 
 # dockerd makes its data root a private mount; one that died uncleanly leaves it behind.
+# $1: the engine whose folders to unmount (docker or podman).
 unmount_leftovers() {
   local mountpoint
   # Field 5 of mountinfo is the mount point; unmount the deepest first.
-  awk -v prefix="$dir/" 'index($5, prefix) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+  awk -v prefix="$dir/$1-" 'index($5, prefix) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
     while read -r mountpoint; do
       umount "$mountpoint" 2>/dev/null || umount --lazy "$mountpoint" || true
     done
 }
 
-cmd_stop() {
-  require_root
+stop_docker() {
   if pid_alive "$docker_pidfile" && ping "$docker_sock"; then
     local ids
     ids="$(docker_cli ps --quiet --no-trunc 2>/dev/null || true)"
@@ -318,6 +325,12 @@ cmd_stop() {
     [[ -z "$ids" ]] || docker_cli kill $ids >/dev/null 2>&1 || true
   fi
   stop_pid dockerd "$docker_pidfile"
+  kill_leftovers docker
+  unmount_leftovers docker
+  rm -f "$docker_sock"
+}
+
+stop_podman() {
   if [[ -d "$dir/podman-root" ]]; then
     # Podman's containers live on under conmon without the service, so stop them directly.
     local paused
@@ -327,9 +340,22 @@ cmd_stop() {
     podman_cli stop --all --time 0 >/dev/null 2>&1 || true
   fi
   stop_pid "podman service" "$podman_pidfile"
-  kill_leftovers
-  unmount_leftovers
-  rm -f "$docker_sock" "$podman_sock"
+  kill_leftovers podman
+  unmount_leftovers podman
+  rm -f "$podman_sock"
+}
+
+cmd_stop() {
+  require_root
+  case "${1:-both}" in
+  docker) stop_docker ;;
+  podman) stop_podman ;;
+  both)
+    stop_docker
+    stop_podman
+    ;;
+  *) die "stop takes docker, podman or nothing (both), got '$1'" ;;
+  esac
 }
 
 cmd_status() {
@@ -358,11 +384,11 @@ cmd_env() {
 check_settings
 case "${1:-}" in
 start) cmd_start ;;
-stop) cmd_stop ;;
+stop) cmd_stop "${2:-both}" ;;
 status) cmd_status ;;
 env) cmd_env ;;
 *)
-  echo "usage: bash scripts/engines.sh start|stop|status|env" >&2
+  echo "usage: bash scripts/engines.sh start|stop [docker|podman]|status|env" >&2
   exit 2
   ;;
 esac

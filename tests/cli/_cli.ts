@@ -24,11 +24,7 @@ export interface CliRunOptions {
 }
 
 function command(args: string[], options: CliRunOptions | undefined): Deno.Command {
-  const base: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) base[name] = value;
-  }
+  const base = baseEnv();
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", ...(options?.permissions ?? ["-A"]), CLI, ...args],
     cwd: REPO.pathname,
@@ -38,6 +34,50 @@ function command(args: string[], options: CliRunOptions | undefined): Deno.Comma
     stdout: "piped",
     stderr: "piped",
   });
+}
+
+/** Options of {@linkcode runTask}. */
+export interface TaskRunOptions {
+  /** Environment variables besides PATH, HOME and DENO_DIR (nothing else is inherited). */
+  env?: Record<string, string>;
+  /** Wraps the command, such as `["unshare", "-m", "sh", "-c", script]` (it gets the command as `"$@"`). */
+  wrap?: string[];
+}
+
+/**
+ * Runs `deno task -q cli <args>` in the repository, as the README tells users to.
+ *
+ * @param args The CLI's arguments.
+ * @param options Environment and a wrapper command.
+ * @returns The exit code and the output.
+ */
+export async function runTask(args: string[], options?: TaskRunOptions): Promise<CliResult> {
+  const task = [Deno.execPath(), "task", "-q", "cli", ...args];
+  const [program, ...rest] = [...(options?.wrap ?? []), ...task];
+  const output = await new Deno.Command(program, {
+    args: rest,
+    cwd: REPO.pathname,
+    clearEnv: true,
+    env: { ...baseEnv(), ...options?.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+function baseEnv(): Record<string, string> {
+  const base: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) base[name] = value;
+  }
+  return base;
 }
 
 /**

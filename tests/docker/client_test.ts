@@ -136,8 +136,12 @@ Deno.test({
             error.message,
             new RegExp(
               `^Cannot start container "web": cannot reach the daemon at unix://${path}: ` +
-                "no such socket: is the daemon running\\? set DOCKER_HOST",
+                "no such socket; start the daemon, or give the provider its socket",
             ),
+          );
+          assert.equal(
+            (error as ConnectionError).reason,
+            `Cannot start container "web": cannot reach the daemon at unix://${path}: no such socket`,
           );
           return true;
         });
@@ -154,7 +158,9 @@ Deno.test({
           provider.containerStatus(),
           (error: Error) =>
             error instanceof ConnectionError &&
-            error.message.includes(`unix://${path}: nothing listens on the socket`),
+            error.message.includes(
+              `unix://${path}: nothing listens on the socket; start the daemon`,
+            ),
         );
       });
 
@@ -171,7 +177,7 @@ Deno.test({
           (error: Error) =>
             error instanceof ConnectionError &&
             error.message.includes(
-              `connection refused: is the daemon listening on 127.0.0.1:${port}?`,
+              `connection refused; check that the daemon listens on 127.0.0.1:${port}`,
             ),
         );
       });
@@ -193,7 +199,7 @@ Deno.test({
       (error: Error) =>
         error instanceof ConnectionError &&
         error.message.includes(
-          `missing permission: run with --allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`,
+          `missing permission; run with --allow-read=${path} --allow-write=${path} --allow-net=unix:${path}`,
         ),
     );
   },

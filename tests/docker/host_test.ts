@@ -267,18 +267,26 @@ Deno.test({
   fn() {
     assert.throws(
       () => newDockerProvider({}, "web"),
-      invalid(/Cannot read the environment variable DOCKER_HOST: run with --allow-env=DOCKER_HOST/),
+      invalid(
+        /Cannot read the environment variable DOCKER_HOST: missing permission; run with --allow-env=DOCKER_HOST/,
+      ),
     );
   },
 });
 
 Deno.test({
-  name: "newDockerProvider() names the --allow-read flag a TLS file needs",
+  name: "newDockerProvider() names in one error the --allow-read flag all its TLS files need",
   permissions: { env: false, read: false, write: false, net: false },
   fn() {
     assert.throws(
-      () => newDockerProvider({ url: "tcp://127.0.0.1:1", tls: { caFile: "/etc/ca.pem" } }, "web"),
-      invalid(/Cannot read the TLS file \/etc\/ca.pem: run with --allow-read=\/etc\/ca.pem/),
+      () =>
+        newDockerProvider({
+          url: "tcp://127.0.0.1:1",
+          tls: { caFile: "/etc/ca.pem", certFile: "/etc/cert.pem", keyFile: "/etc/key.pem" },
+        }, "web"),
+      invalid(
+        /^Cannot read the TLS files \/etc\/ca.pem, \/etc\/cert.pem, \/etc\/key.pem: missing permission; run with --allow-read=\/etc\/ca.pem,\/etc\/cert.pem,\/etc\/key.pem$/,
+      ),
     );
   },
 });

@@ -169,3 +169,37 @@ Deno.test("ProxmoxClient.close() rejects pending and later requests", async () =
   );
   await assert.rejects(client.request("GET", "/version"), /closed/);
 });
+
+Deno.test("ProxmoxClient never says a refused POST may have reached PVE", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  using client = new ProxmoxClient({
+    url: `https://127.0.0.1:${port}`,
+    tokenId: "idle@pve!t",
+    secret: "8c2f4b1e-0d7a-4f7e-9a53-2b61c0de9f10",
+  });
+  await assert.rejects(client.request("POST", "/nodes/pve/lxc/101/status/start"), (error) => {
+    assert.ok(error instanceof ConnectionError);
+    assert.ok(error.cause instanceof Deno.errors.ConnectionRefused);
+    assert.doesNotMatch(error.message, /may or may not/);
+    return true;
+  });
+});
+
+Deno.test("resolveConfig() says a missing secret or password is missing, not invalid", () => {
+  const url = "https://pve.example:8006";
+  assert.throws(
+    () => resolveConfig({ url, tokenId: "idle@pve!t" }),
+    (error) =>
+      error instanceof InvalidArgumentError &&
+      error.message ===
+        "Missing Proxmox secret for token idle@pve!t: give the token's secret (a UUID)",
+  );
+  assert.throws(
+    () => resolveConfig({ url, username: "root@pam" }),
+    (error) =>
+      error instanceof InvalidArgumentError &&
+      error.message === "Missing Proxmox password for root@pam",
+  );
+});

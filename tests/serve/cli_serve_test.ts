@@ -102,8 +102,11 @@ Deno.test("idlewatcher serve with an unreachable engine exits 4 and names --dock
     stderr: err.writer,
   });
   assert.equal(code, 4);
-  assert.match(err.text(), /cannot reach the daemon at unix:\/\/\/nonexistent\/docker\.sock/);
-  assert.match(err.text(), /--docker or DOCKER_HOST/);
+  assert.equal(
+    err.text(),
+    "idlewatcher: Cannot GET /version: cannot reach the engine at unix:///nonexistent/docker.sock: " +
+      "no such socket (fix: start the engine, or check --docker)\n",
+  );
 });
 
 function dockerEngine(t: Deno.TestContext): Engine | undefined {
