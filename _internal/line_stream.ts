@@ -71,7 +71,7 @@ const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
  */
 export class LineSplitter {
   readonly #maxLineLength: number;
-  /** The start of the current, unfinished line (chunks kept as given). */
+  /** The start of the current, unfinished line (copies of the chunks' pieces). */
   #pending: Uint8Array[] = [];
   #pendingLength = 0;
   /** Inside a line that was too long: skip bytes up to its newline. */
@@ -90,8 +90,8 @@ export class LineSplitter {
    * Splits the next chunk. Complete lines go to `sink` before this returns;
    * the unfinished rest is kept for the next chunk.
    *
-   * @param chunk The next bytes of the stream. It is not modified, but a
-   * piece of it may be kept until the next call, so do not reuse it.
+   * @param chunk The next bytes of the stream. It is not modified, and
+   * nothing of it is kept once this returns: the caller may reuse it.
    * @param sink Where lines and line errors go.
    */
   push(chunk: Uint8Array, sink: LineSink): void {
@@ -135,7 +135,8 @@ export class LineSplitter {
       this.#skipping = true;
       return;
     }
-    this.#pending.push(bytes);
+    // A copy: the caller may write over its chunk once this returns.
+    this.#pending.push(bytes.slice());
   }
 
   /** Completes the buffered line with `tail` (the bytes before its newline). */

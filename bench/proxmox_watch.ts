@@ -3,10 +3,13 @@
  * process) receives while 500 CTs are watched, and the time from a CT's state
  * flip to its event, next to GoDoxy's one status poll per CT per second
  * (bench/baselines/godoxy_lxc_watch.ts). Ours runs with the 500 CTs on one
- * node and spread over five (it polls once per node), and with 500 guests
- * on one node, half CTs and half QEMU VMs (one CT list and one VM list per
- * node and interval; the peer is the same per-guest poll, as GoDoxy has no
- * VM provider).
+ * node and spread over five, and with 500 guests on one node, half CTs and
+ * half QEMU VMs (one CT list and one VM list per node and interval; the peer
+ * is the same per-guest poll, as GoDoxy has no VM provider). The CT rows'
+ * goal is the floor at equal detection latency: one list request per
+ * interval for each node with watched CTs, plus one task read per
+ * running→stopped flip (was it a suspend?), nothing else; both numbers are
+ * reported.
  *
  * Flips come every 760 ms, two CTs at a time, so that they fall evenly over
  * the phases of a one-second poll.
@@ -39,7 +42,10 @@ const FLIPS_PER_MOMENT = 2;
 const FLIP_SPACING_MS = 760;
 const SETTLE_MS = 2500;
 const TAIL_MS = 1500;
-const GOAL_LOAD = "≥ 100x fewer requests";
+const GOAL_LOAD =
+  "list requests per interval = nodes with watched CTs; task reads = running→stopped flips";
+/** The client's watch interval (the library's default), in seconds. */
+const INTERVAL_S = 1;
 const GOAL_LATENCY = "≤ 1.10x baseline (equal within noise)";
 const GOAL_MIXED = "1 CT list + 1 VM list per node per second; ≥ 100x fewer requests";
 
@@ -52,6 +58,8 @@ interface Ready {
 
 interface Measurement {
   requestsPerSecond: number;
+  /** CTs flipped from running to stopped in the window. */
+  stops: number;
   byKind: Record<string, number>;
   seconds: number;
   latenciesMs: number[];
@@ -167,9 +175,12 @@ async function measure(
     await sleep(SETTLE_MS); // every watch has its baseline
     await fake.call({ cmd: "requests", reset: true });
     const began = performance.now();
-    const flips: { vmid: number; at: number }[] = [];
+    const flips: { vmid: number; at: number; stopped: boolean }[] = [];
     let seed = 12345;
-    const nextIndex = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % CTS;
+    // The high bits of a linear congruential generator (its low bits alternate), so that both
+    // running and stopped CTs flip.
+    const nextIndex = () =>
+      Math.floor((seed = (seed * 1103515245 + 12345) % 2147483648) / 65536) % CTS;
     for (let moment = 0; moment < FLIP_MOMENTS; moment++) {
       const due = began + moment * FLIP_SPACING_MS;
       await sleep(Math.max(0, due - performance.now()));
@@ -180,7 +191,7 @@ async function measure(
         running.set(vmid, !running.get(vmid));
         const at = performance.now();
         await fake.call({ cmd: "setStatus", vmid, status });
-        flips.push({ vmid, at });
+        flips.push({ vmid, at, stopped: status === "stopped" });
       }
     }
     await sleep(TAIL_MS);
@@ -195,7 +206,8 @@ async function measure(
       if (seen === undefined) missed++;
       else latenciesMs.push(seen - flip.at);
     }
-    return { requestsPerSecond: count / seconds, byKind, seconds, latenciesMs, missed };
+    const stops = flips.filter((flip) => flip.stopped).length;
+    return { requestsPerSecond: count / seconds, stops, byKind, seconds, latenciesMs, missed };
   } finally {
     stopWatching();
   }
@@ -230,15 +242,24 @@ async function run(): Promise<Row[]> {
     const fewer = baseline.requestsPerSecond / ours.requestsPerSecond;
     const slower = mean(ours.latenciesMs) / mean(baseline.latenciesMs);
     const data = { ours, baseline };
+    const lists = ours.byKind.list ?? 0;
+    const taskReads = ours.byKind["task-list"] ?? 0;
+    const others = Object.values(ours.byKind).reduce((a, b) => a + b, 0) - lists - taskReads;
+    // The window holds a whole number of intervals give or take one poll.
+    const listsPerInterval = lists / (ours.seconds / INTERVAL_S);
+    const floorMet = listsPerInterval <= nodes * (1 + 1.5 / (ours.seconds / INTERVAL_S)) &&
+      taskReads <= ours.stops && others === 0;
     rows.push({
       metric: loadMetric,
-      ours: `${fmt(ours.requestsPerSecond, 1)} req/s (${
-        fmt((ours.byKind.list ?? 0) / ours.seconds, 1)
-      } node polls, ${fmt((ours.byKind["task-list"] ?? 0) / ours.seconds, 1)} task reads)`,
-      peer: peerLoad,
-      ratio: `${fmt(fewer, 0)}x fewer`,
+      ours: `${fmt(listsPerInterval, 2)} list requests per ${INTERVAL_S} s interval (${nodes} node${
+        nodes > 1 ? "s" : ""
+      } with watched CTs); ${taskReads} task reads for ${ours.stops} running→stopped flips${
+        others ? `, ${others} other requests` : ""
+      }; ${fmt(ours.requestsPerSecond, 1)} req/s in all`,
+      peer: `${peerLoad} (${fmt(fewer, 0)}x more)`,
+      ratio: `${fmtRatio(listsPerInterval / nodes)} the floor`,
       goal: GOAL_LOAD,
-      met: fewer >= 100 ? "yes" : "no",
+      met: floorMet ? "yes" : "no",
       data,
     });
     rows.push({

@@ -21,10 +21,16 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
       "500 sequential calls per round, 20 rounds interleaved in rotating order with bare fetch (Deno.createHttpClient unix proxy) and dockerode 5.0.1 (Node), against a fake engine (Deno.serve on a unix socket) in another process; median µs per call.",
   },
   {
+    file: "event_flood",
+    timeout: 600,
+    how:
+      "A dockerd-like fake (bench/_dockerd_like.c, built with gcc, its own process) writes one HTTP chunk and one send per event, ~610-byte lines with Compose labels and timeNano = the wall clock at the send. watch() of one container against dockerode 5.0.1 doing the same work (inspect; getEvents with the same filters; split, JSON.parse, keep the container's events, map the action, build the Date and the event object). Flood: 200,000 events as fast as the socket takes them (events/s over watch() to the last event); paced: 2,000 and 20,000 events/s for 2 s (CPU µs of the client process per stream event from the tenth watched event on; latency from the fake's send to the consumer). Mixes: every event for the watched container, and 1 in 50. A fresh fake and a fresh client process per run, clients in rotating order, 7 rounds, medians and per-round ratios; every run checks all watched events arrived, none dropped, no force-reloaded. A sink client (C, reads and counts lines) measures the fake's ceiling in every flood round.",
+  },
+  {
     file: "event_throughput",
     timeout: 150,
     how:
-      "A fake engine floods 200,000 Docker event lines (~540 bytes, 50 containers, every 50th the watched one) in 64 KiB chunked-encoding chunks; time from watch() to the watched container's last event. Peers: dockerode getEvents + split + JSON.parse; naive fetch + TextDecoderStream + split + JSON.parse. Median of 5, each client in its own process, rounds interleaved.",
+      "The earlier, kinder fake (kept for comparison; it does not look like dockerd): a Deno fake engine floods 200,000 Docker event lines (~540 bytes, 50 containers, every 50th the watched one) in 64 KiB chunked-encoding chunks; time from watch() to the watched container's last event. Peers: dockerode getEvents + split + JSON.parse; naive fetch + TextDecoderStream + split + JSON.parse. Median of 5, each client in its own process, rounds interleaved.",
   },
   {
     file: "watch_memory",
@@ -54,7 +60,7 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
     file: "proxmox_watch",
     timeout: 120,
     how:
-      "500 CTs on the fake PVE (another process) watched at once, on 1 node and spread over 5; requests per second at the fake over a 13 s window in which 32 CTs flip state (two every 760 ms, evenly over a poll's phases), and the time from each flip to its event. Baseline: GoDoxy's one status/current poll per CT per second (bench/baselines/), starts spread over a second.",
+      "500 CTs on the fake PVE (another process) watched at once, on 1 node and spread over 5; requests at the fake over a 13 s window in which 32 CTs flip state (two every 760 ms, evenly over a poll's phases): list requests per 1 s interval against the number of nodes with watched CTs, task reads against the running→stopped flips (the floor at equal detection latency), and the time from each flip to its event. Baseline: GoDoxy's one status/current poll per CT per second (bench/baselines/), starts spread over a second.",
   },
   {
     file: "serve_ready_path",

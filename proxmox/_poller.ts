@@ -4,9 +4,12 @@
  * and with at least one watched VM `GET /nodes/{node}/qemu?full=1`, once
  * per interval (live, unlike `/cluster/resources`, which lags up to 10 s).
  * Each change of a guest's state is told to its watches. For a CT, whether
- * a stop was a suspend, or a start a resume, comes from its latest power
- * task, read once per change; a VM's list entry says it all (`qmpstatus`,
- * which only `full=1` reads, and the hibernation lock). A guest missing from
+ * a stop was a suspend comes from its latest power task, read once per
+ * running→stopped change and never otherwise (a CT that runs again after a
+ * suspend the watch saw was resumed, otherwise started); a VM's list entry
+ * says it all (`qmpstatus`, which only `full=1` reads, and the hibernation
+ * lock). So an interval costs one list request per node and kind with
+ * watched guests, plus one task read per CT that stopped. A guest missing from
  * its node's list is looked up in the cluster (`/cluster/resources`, whose
  * node is current): a migrated guest is followed to its new node, one the
  * cluster no longer has is reported destroyed.
@@ -374,6 +377,16 @@ class NodePoll {
         return;
       }
       if (running === (subscriber.last === "running")) return;
+      if (running) {
+        // Up again: a resume when the watch saw the CT suspended, a start otherwise. No task read.
+        const action = subscriber.last === "paused"
+          ? Action.ContainerUnpause
+          : Action.ContainerStart;
+        subscriber.last = "running";
+        subscriber.event(action);
+        return;
+      }
+      // Down: a suspend (CRIU checkpoint) leaves the CT stopped too; its latest task tells.
       let task: TaskSummary | undefined;
       try {
         task = await latestTask(ct.vmid);
@@ -381,16 +394,10 @@ class NodePoll {
         if (signal.aborted) return;
         subscriber.error(error);
       }
-      const action = running
-        ? (task?.type === "vzresume" ? Action.ContainerUnpause : Action.ContainerStart)
-        : (task?.type === "vzsuspend" && (task.status === undefined || isTaskOk(task.status))
-          ? Action.ContainerPause
-          : Action.ContainerStop);
-      subscriber.last = running
-        ? "running"
-        : action === Action.ContainerPause
-        ? "paused"
-        : "stopped";
+      const suspended = task?.type === "vzsuspend" &&
+        (task.status === undefined || isTaskOk(task.status));
+      const action = suspended ? Action.ContainerPause : Action.ContainerStop;
+      subscriber.last = suspended ? "paused" : "stopped";
       subscriber.event(action);
     }));
   }

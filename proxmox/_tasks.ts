@@ -64,28 +64,60 @@ const REMEMBERED_TASKS = 1_024;
 /**
  * When tasks ended, by node, task type and guest: what {@linkcode waitForTask}
  * learned, for its next waits. Keeps the {@linkcode REMEMBERED_TASKS} kinds
- * learned most recently.
+ * learned most recently. For a guest with nothing learned yet, it also keeps
+ * what the latest task of each type took on each node, whichever guest ran it.
  */
 export class TaskEnds {
   #ends = new Map<string, TaskEnd>();
+  #onNode = new Map<string, TaskEnd>();
 
   /** What is known of tasks like `upid`; `undefined` when nothing. */
   get(upid: Upid): TaskEnd | undefined {
     return this.#ends.get(taskKind(upid));
   }
 
+  /**
+   * What the latest task of `upid`'s type on its node took, whichever guest
+   * ran it (or what PVE's task archive said, see {@linkcode TaskEnds.guess});
+   * `undefined` when nothing is known.
+   */
+  onNode(upid: Upid): TaskEnd | undefined {
+    return this.#onNode.get(nodeKind(upid));
+  }
+
   /** Folds what a wait for `upid` saw (a task that ended OK) into what is known. */
   learn(upid: Upid, seen: TaskChecksSeen): void {
-    const kind = taskKind(upid);
-    const learned = learnTaskEnd(this.#ends.get(kind), seen);
-    this.#ends.delete(kind);
-    this.#ends.set(kind, learned);
-    if (this.#ends.size > REMEMBERED_TASKS) this.#ends.delete(this.#ends.keys().next().value!);
+    const learned = learnTaskEnd(this.#ends.get(taskKind(upid)), seen);
+    remember(this.#ends, taskKind(upid), learned);
+    remember(this.#onNode, nodeKind(upid), {
+      running: learned.running,
+      done: learned.done,
+      hits: 0,
+    });
   }
+
+  /**
+   * Takes an estimate of when tasks of `upid`'s type end on its node, for
+   * guests with nothing learned, unless a task of that type was learned there.
+   */
+  guess(upid: Upid, estimate: TaskEnd): void {
+    if (!this.#onNode.has(nodeKind(upid))) remember(this.#onNode, nodeKind(upid), estimate);
+  }
+}
+
+/** Sets `key` as the newest entry of `map`, dropping the oldest beyond {@linkcode REMEMBERED_TASKS}. */
+function remember(map: Map<string, TaskEnd>, key: string, value: TaskEnd): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > REMEMBERED_TASKS) map.delete(map.keys().next().value!);
 }
 
 function taskKind(upid: Upid): string {
   return `${upid.node}/${upid.type}/${upid.id}`;
+}
+
+function nodeKind(upid: Upid): string {
+  return `${upid.node}/${upid.type}`;
 }
 
 // One store per transport, so per client: its providers share what they learn.
@@ -115,7 +147,10 @@ export interface WaitForTaskOptions {
 /**
  * Polls a task's status until it stops, at the times {@linkcode taskCheckTimes}
  * gives from what earlier waits on this client for this kind of task learned
- * (counted from the call), and learns from a task that ends OK. Resolves with its exit
+ * (counted from the call), and learns from a task that ends OK. For a guest
+ * with nothing learned, what a task of the same type took on the node is
+ * used; when the client knows nothing of the type there, PVE's task archive
+ * of the node tells (see {@linkcode archiveEstimate}). Resolves with its exit
  * status, or `undefined` when `doneWhileRunning` ended the wait. Rejects with
  * `signal.reason` at once when the signal aborts.
  */
@@ -127,8 +162,13 @@ export async function waitForTask(
   const { signal, context, doneWhileRunning } = options;
   const ends = taskEndsOf(transport);
   const start = performance.now();
+  let learned = ends.get(upid) ?? ends.onNode(upid);
+  if (learned === undefined) {
+    const estimate = await archiveEstimate(transport, upid, { signal, context });
+    if (estimate !== undefined) ends.guess(upid, learned = estimate);
+  }
   let running: number | undefined;
-  for (const time of taskCheckTimes(ends.get(upid))) {
+  for (const time of taskCheckTimes(learned)) {
     const wait = start + time - performance.now();
     if (wait > 0) await delay(wait, { signal });
     // What the check saw holds at the time it was sent, which may be a little late.
@@ -146,6 +186,76 @@ export async function waitForTask(
     if (doneWhileRunning && await doneWhileRunning()) return undefined;
   }
   throw new Error("unreachable");
+}
+
+/** Fewer finished tasks than this in PVE's archive say too little to estimate from. */
+const ARCHIVE_MIN_TASKS = 3;
+/** How many of the node's latest tasks of the type the archive read asks for. */
+const ARCHIVE_TASKS = 20;
+/** The narrowest estimate taken from the archive: its end ±100 ms. */
+const ARCHIVE_MIN_HALF_WIDTH = 100;
+
+/** One entry of PVE's task list, as far as {@linkcode archiveEstimate} reads it. */
+interface ArchivedTask {
+  type?: unknown;
+  status?: unknown;
+  starttime?: unknown;
+  endtime?: unknown;
+}
+
+/**
+ * Estimates when a task of `upid`'s type ends, from the node's latest
+ * finished tasks of that type in PVE's task archive (`GET
+ * /nodes/{node}/tasks?typefilter=...`). PVE writes a task's `starttime`
+ * when it forks the worker and its `endtime` when the daemon reaps it
+ * (pve-common's `fork_worker` and `active_workers`), both in whole seconds:
+ * one difference is the duration D give or take a second, but over tasks
+ * that started at random points of their second the differences average to
+ * D. The estimate is a bracket around that mean, as wide as its
+ * uncertainty, at least ±100 ms.
+ *
+ * @returns The estimate, or `undefined` when the archive has fewer than 3
+ * such tasks that ended OK, or cannot be read (then nothing is guessed).
+ * @throws The signal's reason when it aborts.
+ */
+export async function archiveEstimate(
+  transport: Transport,
+  upid: Upid,
+  options: { signal: AbortSignal; context: RequestContext },
+): Promise<TaskEnd | undefined> {
+  let tasks: unknown;
+  try {
+    tasks = await transport.request("GET", nodeTasksPath(upid.node), {
+      params: { typefilter: upid.type, source: "archive", limit: ARCHIVE_TASKS },
+      signal: options.signal,
+      context: options.context,
+      retry: false,
+    });
+  } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
+    transport.config.logger.debug(`No task archive of node "${upid.node}" to estimate from`, {
+      action: options.context.action,
+      error,
+    });
+    return undefined;
+  }
+  const seconds: number[] = [];
+  for (const task of Array.isArray(tasks) ? tasks as ArchivedTask[] : []) {
+    const { type, status, starttime, endtime } = task ?? {};
+    if (type !== upid.type || !isTaskOk(status)) continue;
+    if (typeof starttime !== "number" || typeof endtime !== "number" || endtime < starttime) {
+      continue;
+    }
+    seconds.push(endtime - starttime);
+  }
+  const n = seconds.length;
+  if (n < ARCHIVE_MIN_TASKS) return undefined;
+  const mean = seconds.reduce((a, b) => a + b, 0) / n;
+  const spread = Math.sqrt(seconds.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  // Two standard errors of the mean, and 1/n of a second for whole seconds that all agree.
+  const half = Math.max(ARCHIVE_MIN_HALF_WIDTH, 1000 * (2 * spread / Math.sqrt(n) + 1 / n));
+  const end = 1000 * mean;
+  return { running: Math.max(0, end - half), done: end + half, hits: 0 };
 }
 
 /** One entry of `GET /nodes/{node}/tasks`. */

@@ -23,11 +23,14 @@ export interface BodyReader {
   /** Whether the connection can carry another request once the body is done. */
   readonly reusable: boolean;
   /**
-   * Reads the next piece of the body. Pieces are never overwritten later.
+   * Reads the next piece of the body. Pieces are not overwritten later,
+   * unless the caller releases them ({@linkcode BodyReader.release}).
    *
    * @returns The piece, or `null` at the end.
    */
   read(): Promise<Uint8Array | null>;
+  /** Tells that no piece read so far is in use any more: the buffer may be reused. */
+  release(): void;
 }
 
 /**
@@ -75,7 +78,7 @@ function take(connection: Connection, max: number): Uint8Array {
   const start = connection.start;
   const end = Math.min(connection.end, start + max);
   connection.start = end;
-  return connection.buffer.subarray(start, end);
+  return connection.lend(start, end);
 }
 
 /** A body of a known length. */
@@ -92,6 +95,10 @@ class LengthBody implements BodyReader {
 
   get done(): boolean {
     return this.#remaining === 0;
+  }
+
+  release(): void {
+    this.#connection.release();
   }
 
   async read(): Promise<Uint8Array | null> {
@@ -120,6 +127,10 @@ class UntilCloseBody implements BodyReader {
 
   get done(): boolean {
     return this.#done;
+  }
+
+  release(): void {
+    this.#connection.release();
   }
 
   async read(): Promise<Uint8Array | null> {
@@ -157,6 +168,10 @@ class ChunkedBody implements BodyReader {
 
   get done(): boolean {
     return this.#state === DONE;
+  }
+
+  release(): void {
+    this.#connection.release();
   }
 
   async read(): Promise<Uint8Array | null> {
@@ -220,7 +235,7 @@ class ChunkedBody implements BodyReader {
       at = lineEnd + 1;
     }
     connection.start = at;
-    return written === out ? null : buffer.subarray(out, written);
+    return written === out ? null : connection.lend(out, written);
   }
 }
 

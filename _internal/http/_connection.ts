@@ -28,8 +28,10 @@ export class UnsolicitedBytesError extends Deno.errors.InvalidData {
 /**
  * A socket plus the bytes read from it and not consumed yet,
  * `buffer[start, end)`. Bytes before `start` may belong to arrays already
- * handed to callers, so reads only ever write at `end` and beyond; when that
- * space runs short, the unconsumed bytes move to a fresh buffer.
+ * handed to callers ({@linkcode Connection.lend}), so reads only ever write
+ * at `end` and beyond; when that space runs short, the unconsumed bytes move
+ * to a fresh buffer, or to the front of this one once the callers said they
+ * use none of those arrays any more ({@linkcode Connection.release}).
  */
 export class Connection {
   /** The underlying socket. */
@@ -42,6 +44,8 @@ export class Connection {
   end = 0;
   /** Bytes received since {@linkcode Connection.checkOut}. */
   received = 0;
+  /** Whether no array handed out of `buffer` is in use any more: it may be written over. */
+  #released = false;
   #pendingRead: Promise<number | null> | undefined;
   #closeReason: unknown;
   #closed = false;
@@ -193,9 +197,36 @@ export class Connection {
     else this.#onIdleEnd?.(this);
   };
 
-  /** Moves the unconsumed bytes to a fresh buffer when the free space is short. */
+  /**
+   * Hands a caller `buffer[from, to)`. It stays as it is until the caller
+   * calls {@linkcode Connection.release}.
+   *
+   * @param from Where the piece starts.
+   * @param to Where it ends.
+   * @returns The piece (a view of the buffer).
+   */
+  lend(from: number, to: number): Uint8Array {
+    this.#released = false;
+    return this.buffer.subarray(from, to);
+  }
+
+  /** Tells the connection that no piece it lent so far is in use: its buffer may be reused. */
+  release(): void {
+    this.#released = true;
+  }
+
+  /**
+   * Makes room when the free space is short: moves the unconsumed bytes to
+   * the front of the buffer when no lent piece is in use, else to a fresh one.
+   */
   #makeRoom(): void {
     if (this.buffer.byteLength - this.end >= MIN_READ_SPACE) return;
+    if (this.#released && this.buffer.byteLength - (this.end - this.start) >= MIN_READ_SPACE) {
+      this.buffer.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+      return;
+    }
     const unconsumed = this.buffer.subarray(this.start, this.end);
     this.buffer = new Uint8Array(Math.max(BUFFER_SIZE, 2 * unconsumed.byteLength));
     this.buffer.set(unconsumed);

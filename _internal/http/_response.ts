@@ -22,11 +22,15 @@ export interface HttpResponse extends AsyncDisposable {
    * Reads the next piece of the body (de-chunked). Call it again only after
    * the previous call settled.
    *
-   * @returns A piece the caller owns (never overwritten later), or `null` at the end.
+   * @param options `transient`: the caller keeps no piece it got from
+   * earlier calls (they may be written over from now on), which spares
+   * allocating read buffers.
+   * @returns A piece the caller owns (never overwritten later, unless a
+   * later call is `transient`), or `null` at the end.
    * @throws {Deno.errors.InvalidData} When the body framing is malformed.
    * @throws {Deno.errors.UnexpectedEof} When the connection closes early.
    */
-  read(): Promise<Uint8Array | null>;
+  read(options?: { transient?: boolean }): Promise<Uint8Array | null>;
   /**
    * Reads the whole body.
    *
@@ -118,11 +122,12 @@ export class BodyResponse implements HttpResponse {
     if (body.done) this.#end(body.reusable);
   }
 
-  async read(): Promise<Uint8Array | null> {
+  async read(options?: { transient?: boolean }): Promise<Uint8Array | null> {
     if (this.#finish === undefined) {
       if (this.#failed) throw this.#error;
       return null;
     }
+    if (options?.transient) this.#body.release();
     try {
       const piece = await this.#body.read();
       if (this.#body.done) this.#end(this.#body.reusable);

@@ -51,8 +51,8 @@ export class ContainerWatch {
   #name = "";
   #image = "";
   #phase: Phase = "stopped";
-  /** `timeNano` of the last event taken from the stream. */
-  #lastTimeNano: bigint | undefined;
+  /** `timeNano` of the last event taken from the stream (digits; compared rarely). */
+  #lastTimeNano: string | undefined;
   #channel: WatchChannel;
   #stop = new AbortController();
   #onEnd: (watch: ContainerWatch) => Promise<void>;
@@ -122,7 +122,7 @@ export class ContainerWatch {
     const name = event.attributes.name;
     if (name !== undefined) this.#name = name;
     this.#phase = phaseAfter(this.#phase, event.action);
-    this.#lastTimeNano = BigInt(event.timeNano);
+    this.#lastTimeNano = event.timeNano;
     const behind = this.#channel.pushEvent(
       this.#event(event.action, event.attributes, nanoDate(event.timeNano)),
     );
@@ -149,7 +149,7 @@ export class ContainerWatch {
       : state.startedAt;
     if (
       changedAt !== undefined && this.#lastTimeNano !== undefined &&
-      this.#lastTimeNano >= changedAt
+      BigInt(this.#lastTimeNano) >= changedAt
     ) return;
     const time = changedAt === undefined ? new Date() : new Date(Number(changedAt / 1_000_000n));
     for (const action of explainChange(this.#phase, found)) {

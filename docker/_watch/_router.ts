@@ -12,7 +12,8 @@ import { failurePrefix, restate } from "../../_internal/errdefs.ts";
 import { ProviderError } from "../../errors.ts";
 import type { ContainerWatch } from "./_container.ts";
 import { WatchLoggers } from "./_loggers.ts";
-import { idSet, lineTimeNano, mayConcern, parseEventLine } from "./_wire.ts";
+import { EventLineParser } from "./_line_parser.ts";
+import { idSet, lineTimeNano, mayConcern } from "./_wire.ts";
 
 /** Lines kept to hand a new watch what arrived while its container was inspected. */
 export const RING_SIZE = 256;
@@ -29,6 +30,8 @@ export class WatchRouter {
   #ring: (string | undefined)[] = new Array(RING_SIZE);
   /** Set when a delivery left a consumer behind. */
   #behind = false;
+  /** Parses lines, sparing a full parse of a line that repeats a recent one but for its times. */
+  #parser = new EventLineParser();
   /** The start of the stream's messages, `Cannot watch container "*"`. */
   #prefix: string;
 
@@ -102,7 +105,7 @@ export class WatchRouter {
       const text = this.#ring[i % RING_SIZE];
       if (text === undefined || !mayConcern(text, only)) continue;
       try {
-        const event = parseEventLine(text, lineTimeNano(text));
+        const event = this.#parser.parse(text, lineTimeNano(text));
         if (event?.id === watch.id) watch.deliver(event);
       } catch {
         // Reported when it arrived.
@@ -141,7 +144,7 @@ export class WatchRouter {
     if (this.#size === 0 || !mayConcern(text, this.#watched)) return;
     let event;
     try {
-      event = parseEventLine(text, timeNano);
+      event = this.#parser.parse(text, timeNano);
     } catch (error) {
       this.broadcast(
         new ProviderError(`${this.#prefix}: skipped an event: ${(error as Error).message}`, {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { delay } from "../../_internal/abort.ts";
 import { backoff, type BackoffOptions } from "../../_internal/backoff.ts";
 import type { RequestContext } from "../../_internal/errdefs.ts";
@@ -239,13 +240,16 @@ export class EventStream {
     const splitter = new LineSplitter({ maxLineLength: this.#parts.maxLineLength });
     try {
       for (;;) {
-        const chunk = await response.read();
+        // Transient: the splitter keeps nothing of a chunk, so the read buffer is reused.
+        const chunk = await response.read({ transient: true });
         if (signal.aborted) return;
         if (chunk === null) break;
         splitter.push(chunk, this.#sink);
         if (this.#router.takeBehind()) {
-          // Lets consumers that read catch up before the next burst; a stalled one is not waited for.
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          // Lets consumers that read catch up before the next burst: one turn of the event loop,
+          // in which readers with a pending read drain their queue. A stalled one is not waited
+          // for. (setImmediate, not a 0 ms timer: that one costs about 2 ms.)
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
       splitter.end(this.#sink);

@@ -197,7 +197,11 @@ export function idSet(ids: ReadonlySet<string> | ReadonlyMap<string, unknown>): 
   return {
     hasSlice(line, start, end) {
       const length = end - start;
-      for (const id of few) if (id.length === length && line.startsWith(id, start)) return true;
+      // A slice compared whole is several times quicker than `startsWith(id, start)`.
+      let piece: string | undefined;
+      for (const id of few) {
+        if (id.length === length && (piece ??= line.slice(start, end)) === id) return true;
+      }
       return false;
     },
   };
@@ -390,9 +394,20 @@ export function explainChange(from: Phase, to: Phase): Action[] {
   }
 }
 
+/** The string-valued entries of an object: the object itself when they all are (as usual). */
 function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null) return {};
+  if (!Array.isArray(value)) {
+    let strings = true;
+    for (const key in value) {
+      if (typeof (value as Record<string, unknown>)[key] !== "string") {
+        strings = false;
+        break;
+      }
+    }
+    if (strings) return value as Record<string, string>;
+  }
   const record: Record<string, string> = {};
-  if (typeof value !== "object" || value === null) return record;
   for (const [key, item] of Object.entries(value)) {
     if (typeof item === "string") record[key] = item;
   }

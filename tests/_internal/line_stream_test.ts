@@ -164,3 +164,18 @@ Deno.test({
     });
   },
 });
+
+Deno.test("LineSplitter.push() keeps nothing of a chunk: the caller may write over it", () => {
+  const lines: string[] = [];
+  const sink = { line: (text: string) => lines.push(text), invalid: () => {} };
+  const splitter = new LineSplitter();
+  const chunk = new Uint8Array(64);
+  const first = new TextEncoder().encode('{"a":1}\n{"b"');
+  chunk.set(first);
+  splitter.push(chunk.subarray(0, first.length), sink);
+  chunk.fill(0x78); // the connection reuses its buffer
+  const rest = new TextEncoder().encode(":2}\n");
+  chunk.set(rest);
+  splitter.push(chunk.subarray(0, rest.length), sink);
+  assert.deepEqual(lines, ['{"a":1}', '{"b":2}']);
+});

@@ -240,9 +240,18 @@ Deno.test("ProxmoxClient polls each node once per interval for all its watches",
     assert.ok(first.every((read) => read.value?.action === Action.ContainerStart));
     const lines = requestLines(s.fake);
     const lists = lines.filter((line) => line === LIST).length;
-    // One list per poll, one task lookup per CT that changed; nothing per watch.
-    assert.equal(lines.length - lists, cts);
+    // One list per poll, and nothing else: a start needs no task read, nor does any watch.
+    assert.equal(lines.length - lists, 0, lines.filter((line) => line !== LIST).join("\n"));
     assert.ok(lists < watches / 10, `${lists} list requests for ${watches} watches`);
+
+    s.fake.resetRequests();
+    for (let i = 0; i < cts; i++) s.fake.setCt(200 + i, { status: "stopped" });
+    const second = await Promise.all(readers.map((reader) => reader.read()));
+    assert.ok(second.every((read) => read.value?.action === Action.ContainerStop));
+    const after = requestLines(s.fake);
+    // A stop: one task read per CT that stopped (was it a suspend?), however many watch it.
+    assert.equal(after.filter((line) => line !== LIST).length, cts);
+    assert.ok(after.filter((line) => line !== LIST).every((line) => line.endsWith("/tasks")));
     for (const reader of readers) reader.releaseLock();
     await Promise.all(streams.map((stream) => stream.errors.cancel()));
   } finally {

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { taskStatusPath } from "../../proxmox/_api.ts";
-import { isTaskOk, parseUpid, TaskEnds, type Upid } from "../../proxmox/_tasks.ts";
+import { clientCore } from "../../proxmox/client.ts";
+import { newProxmoxProvider, ProxmoxClient } from "../../proxmox/mod.ts";
+import { archiveEstimate, isTaskOk, parseUpid, TaskEnds, type Upid } from "../../proxmox/_tasks.ts";
+import { requestLines, setup } from "./_setup.ts";
 import { learnTaskEnd, taskCheckTimes, type TaskEnd } from "../../proxmox/_timing.ts";
 
 Deno.test("parseUpid() reads PVE's task ids", { permissions: "none" }, async (t) => {
@@ -224,5 +227,65 @@ Deno.test(
     ends.learn(upidOf("pve", "vzstart", "2023"), { done: 50 });
     assert.equal(ends.get(upidOf("pve", "vzstart", "101")), undefined);
     assert.ok(ends.get(upidOf("pve", "vzstart", "1000")));
+  },
+);
+
+Deno.test(
+  "TaskEnds tells what a task of the same type took on the node, for a guest with nothing learned",
+  { permissions: "none" },
+  () => {
+    const ends = new TaskEnds();
+    assert.equal(ends.onNode(upidOf("pve", "vzstart", "102")), undefined);
+    ends.guess(upidOf("pve", "vzstart", "101"), { running: 900, done: 1100, hits: 0 });
+    assert.deepEqual(ends.onNode(upidOf("pve", "vzstart", "102")), {
+      running: 900,
+      done: 1100,
+      hits: 0,
+    });
+    ends.learn(upidOf("pve", "vzstart", "101"), { running: 980, done: 1000 });
+    const learned = { running: 980, done: 1000, hits: 0 };
+    assert.deepEqual(ends.onNode(upidOf("pve", "vzstart", "102")), learned);
+    // A guess does not replace what a task showed.
+    ends.guess(upidOf("pve", "vzstart", "103"), { running: 0, done: 5000, hits: 0 });
+    assert.deepEqual(ends.onNode(upidOf("pve", "vzstart", "103")), learned);
+    assert.equal(ends.get(upidOf("pve", "vzstart", "102")), undefined, "its own kind stays empty");
+    assert.equal(ends.onNode(upidOf("pve", "vzstop", "102")), undefined);
+    assert.equal(ends.onNode(upidOf("pve2", "vzstart", "102")), undefined);
+  },
+);
+
+Deno.test(
+  "archiveEstimate() brackets a task's duration from PVE's task archive of the node",
+  async () => {
+    await using s = await setup({ taskDurationMs: 1000 });
+    const transport = clientCore(s.client).transport;
+    const upid = upidOf("pve", "vzstart", "199");
+    const options = { signal: new AbortController().signal, context: { what: "wait" } };
+    for (let vmid = 101; vmid <= 104; vmid++) s.fake.addCt("pve", vmid);
+    using first = await newProxmoxProvider("pve", 101, { client: s.client });
+    await first.containerStart();
+    assert.equal(await archiveEstimate(transport, upid, options), undefined, "one task: too few");
+
+    for (let vmid = 102; vmid <= 104; vmid++) {
+      using provider = await newProxmoxProvider("pve", vmid, { client: s.client });
+      await provider.containerStart();
+    }
+    const estimate = await archiveEstimate(transport, upid, options);
+    assert.ok(estimate, "four tasks");
+    assert.ok(estimate.running < 1000 && estimate.done > 1000, JSON.stringify(estimate));
+    assert.ok(estimate.done - estimate.running <= 2000, JSON.stringify(estimate));
+    const other = upidOf("pve", "vzshutdown", "101");
+    assert.equal(await archiveEstimate(transport, other, options), undefined, "another type");
+
+    // A fresh client reads the archive once, for its first task of the type on the node.
+    using fresh = new ProxmoxClient(s.config);
+    s.fake.resetRequests();
+    for (const vmid of [101, 102]) {
+      s.fake.setCt(vmid, { status: "stopped" });
+      using provider = await newProxmoxProvider("pve", vmid, { client: fresh });
+      await provider.containerStart();
+    }
+    const reads = requestLines(s.fake).filter((line) => line === "GET /nodes/pve/tasks");
+    assert.equal(reads.length, 1);
   },
 );

@@ -66,6 +66,32 @@ Deno.test("bodyReader() hands out pieces that later reads never overwrite", {
   assert.equal(text, chunks.join(""));
 });
 
+Deno.test("bodyReader() reuses its buffer once pieces are released, and loses no byte", {
+  permissions: "none",
+}, async () => {
+  const chunks = Array.from({ length: 20_000 }, (_, i) => `event-${i};`.padEnd(40, "."));
+  const wire = [
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ...chunks.map((chunk) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`),
+    "0\r\n\r\n",
+  ];
+  for (const release of [false, true]) {
+    const connection = scriptedConnection(wire);
+    const head = await readResponseHead(connection);
+    const body = bodyReader(connection, "GET", head);
+    const buffers = new Set<ArrayBufferLike>();
+    let text = "";
+    for (let piece; (piece = await body.read()) !== null;) {
+      buffers.add(piece.buffer);
+      text += decoder.decode(piece); // used at once, then released
+      if (release) body.release();
+    }
+    assert.equal(text, chunks.join(""));
+    if (release) assert.equal(buffers.size, 1, "one buffer, reused");
+    else assert.ok(buffers.size > 5, `${buffers.size} buffers: lent pieces are never written over`);
+  }
+});
+
 Deno.test("bodyReader() reads Content-Length and until-close bodies", {
   permissions: "none",
 }, async (t) => {
