@@ -94,6 +94,34 @@ export function checkSignal(signal: ContainerSignal, context?: ArgumentContext):
   );
 }
 
+/**
+ * Checks a `maxConnections` setting: a positive whole number, or `undefined`
+ * for the default (32).
+ *
+ * @param value The setting, from a caller that may not use TypeScript.
+ * @param runtime The provider it configures, set on the error.
+ * @returns The same value.
+ * @throws {InvalidArgumentError} When it is not a positive whole number.
+ *
+ * @example
+ * ```ts
+ * import { checkMaxConnections } from "./validate.ts";
+ *
+ * console.log(checkMaxConnections(8, "docker")); // 8
+ * console.log(checkMaxConnections(undefined, "docker")); // undefined
+ * ```
+ */
+export function checkMaxConnections(
+  value: number | undefined,
+  runtime: Runtime,
+): number | undefined {
+  if (value === undefined || (Number.isSafeInteger(value) && value > 0)) return value;
+  throw new InvalidArgumentError(
+    `Invalid maxConnections ${show(value)}: expected a whole number of connections, at least 1`,
+    { runtime },
+  );
+}
+
 /** A value as the caller wrote it: a string quoted, so that `"5"` and `5` differ. */
 function show(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);

@@ -39,6 +39,12 @@ const METRICS: { file: string; timeout: number; how: string }[] = [
       "A fresh process watches while the fake floods 1,000,000 events; at every tenth of the watched events a forced GC, then the retained heap and the RSS (flat: the retained heap of the second half grows ≤ 5% + 1 MiB; RSS is reported, since V8 and the allocator keep pages they no longer use). Then, in another fresh process, 1,000 providers (one host) each watch a container; the fake counts its open /events responses; RSS and heap after a forced GC.",
   },
   {
+    file: "body_memory",
+    timeout: 120,
+    how:
+      "A server in its own process (bench/_flood_server.ts, unix socket) streams a 1 GiB chunked body at one call of a fresh client process: HttpClient read() to the end, and a containerStatus() whose inspect answer is refused past 4 MiB. RSS sampled every 5 ms; peak minus the idle RSS after a warm-up and a forced GC.",
+  },
+  {
     file: "wake_latency",
     timeout: 120,
     how:

@@ -106,20 +106,39 @@ export function containerPath(
 }
 
 /**
- * Refuses a container id or name that could leave its path segment: empty,
- * dots only, or containing `/`, `?`, `#`, `..` or a control character.
- * Everything else is percent-encoded into the path.
+ * The longest container id or name accepted: 256 characters. Ids are 64 hex
+ * digits; names are far shorter in practice, and a daemon has no use for more.
+ */
+export const MAX_CONTAINER_ID_LENGTH = 256;
+
+/**
+ * Refuses a container id or name that could leave its path segment or is
+ * not a string: empty, dots only (`.`, `..`), longer than
+ * {@linkcode MAX_CONTAINER_ID_LENGTH}, or containing `/`, `?`, `#` or a
+ * control character. Everything else (`a..b` too) is percent-encoded into
+ * the path.
  *
  * @param container The id or name.
  * @returns The same string.
  * @throws {InvalidArgumentError} When it is not a usable id or name.
  */
 export function checkContainerId(container: string): string {
-  if (typeof container !== "string" || container === "") {
+  if (typeof container !== "string") {
+    throw new InvalidArgumentError(
+      `Invalid container id or name: expected a string, got ${describeValue(container)}`,
+    );
+  }
+  if (container === "") {
     throw new InvalidArgumentError("Invalid container id or name: it is empty");
   }
+  if (container.length > MAX_CONTAINER_ID_LENGTH) {
+    throw new InvalidArgumentError(
+      `Invalid container id or name ${JSON.stringify(container.slice(0, 40))}...: ` +
+        `${container.length} characters, at most ${MAX_CONTAINER_ID_LENGTH} are allowed`,
+    );
+  }
   // deno-lint-ignore no-control-regex
-  const bad = /[/?#\u0000-\u001f\u007f]|\.\./.exec(container) ??
+  const bad = /[/?#\u0000-\u001f\u007f]/.exec(container) ??
     (/^\.+$/.test(container) ? [container] : null);
   if (bad !== null) {
     throw new InvalidArgumentError(
@@ -130,6 +149,14 @@ export function checkContainerId(container: string): string {
     );
   }
   return container;
+}
+
+/** A value of the wrong type, for a message: its type, and its text when short. */
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return Array.isArray(value) ? "an array" : "an object";
+  const text = String(value);
+  return `${typeof value} ${text.length > 40 ? `${text.slice(0, 40)}...` : text}`;
 }
 
 /**

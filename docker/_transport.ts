@@ -7,8 +7,13 @@
  */
 
 import { raceSignal } from "../_internal/abort.ts";
-import { HttpClient, type HttpResponse } from "../_internal/http/client.ts";
-import { type DialTarget, hostPort } from "../_internal/http/dial.ts";
+import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
+import {
+  type DialTarget,
+  hostPort,
+  isOutOfDescriptors,
+  withoutFrames,
+} from "../_internal/http/dial.ts";
 import {
   errorFields,
   errorOfKind,
@@ -37,6 +42,8 @@ export interface DockerRequest {
   signal?: AbortSignal;
   /** Safe to send twice: replayed once when a reused connection turns out closed. */
   idempotent?: boolean;
+  /** The largest answer {@linkcode Transport.send} reads; default {@linkcode MAX_ANSWER_SIZE}. */
+  maxBodySize?: number;
   /** The operation this request belongs to. */
   context: RequestContext;
 }
@@ -52,6 +59,12 @@ export interface DockerResponse {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * The largest answer read whole (inspect, errors, version): 4 MiB, far above
+ * any real one. Event streams are not read whole and have a per-line limit.
+ */
+export const MAX_ANSWER_SIZE: number = 4 * 1024 * 1024;
 
 /**
  * Turns a daemon's error answer into the error of its kind
@@ -114,12 +127,13 @@ export class Transport {
    * @param host The resolved host.
    * @param target Where to dial, with the TLS material.
    * @param logger Where a request whose context names no logger is logged.
+   * @param maxConnections The most connections open at once (default 32).
    */
-  constructor(host: DockerHost, target: DialTarget, logger: Logger) {
+  constructor(host: DockerHost, target: DialTarget, logger: Logger, maxConnections?: number) {
     this.url = host.url;
     this.#host = host;
     this.#logger = logger;
-    this.#http = new HttpClient({ target });
+    this.#http = new HttpClient({ target, maxConnections, maxBodySize: MAX_ANSWER_SIZE });
   }
 
   /**
@@ -212,11 +226,19 @@ export class Transport {
     if (request.signal?.aborted) return request.signal.reason;
     if (error instanceof ConnectionError) return error;
     const { context } = request;
+    if (error instanceof BodyTooLargeError) {
+      return new ConnectionError(
+        `${failurePrefix(context)}: the answer of the daemon at ${this.url} is too large ` +
+          `(${error.message.replace(/^The answer is /, "")}); the connection was dropped`,
+        { cause: error, ...errorFields("docker", context) },
+      );
+    }
     const { reason, fix } = connectionHint(this.#host, error);
-    return new ConnectionError(
+    const failure = new ConnectionError(
       `${failurePrefix(context)}: cannot reach the daemon at ${this.url}: ${reason}`,
       { cause: error, fix, ...errorFields("docker", context) },
     );
+    return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;
   }
 
   /** Closes the connections; requests in flight and later ones fail. Idempotent. */
@@ -267,6 +289,7 @@ export class Transport {
         body,
         signal,
         retryOnStale: request.idempotent ?? false,
+        maxBodySize: request.maxBodySize,
       });
       const ms = Math.round(performance.now() - started);
       logger.debug(`${method} ${fullPath} ${response.status} (${ms} ms)`, {

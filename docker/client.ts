@@ -9,6 +9,7 @@
 import { withDeadline } from "../_internal/deadline.ts";
 import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
 import { InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
+import { checkMaxConnections } from "../_internal/validate.ts";
 import { defaultLogger, type Logger } from "../log.ts";
 import {
   denoEnv,
@@ -83,12 +84,25 @@ export interface DockerClientConfig {
    * @default {undefined}
    */
   tls?: DockerTlsConfig;
+  /**
+   * The most connections open to the daemon at once; more calls wait their
+   * turn, each within its own deadline and signal.
+   * @default {32}
+   */
+  maxConnections?: number;
   /** Receives a DEBUG line per API call and an ERROR line per failed operation worth
    * reporting; {@linkcode Logger} says which. A provider's own logger takes its place
    * for the provider's calls.
    * @default {defaultLogger} */
   logger?: Logger;
 }
+
+/**
+ * The largest answer {@linkcode DockerClient.request} reads: 64 MiB, room for
+ * lists of thousands of containers; a longer one rejects with a
+ * `ConnectionError` while it arrives.
+ */
+const MAX_REQUEST_ANSWER_SIZE = 64 * 1024 * 1024;
 
 /** An HTTP method of {@linkcode DockerClient.request}. */
 export type DockerMethod = "GET" | "HEAD" | "POST" | "PUT" | "DELETE";
@@ -185,7 +199,13 @@ export class DockerClient implements Disposable {
     const host: DockerHost = resolveHost(config);
     this.#logger = config.logger ?? defaultLogger;
     this.url = host.url;
-    this.#transport = new Transport(host, loadDialTarget(host, denoReadTextFile), this.#logger);
+    const maxConnections = checkMaxConnections(config.maxConnections, "docker");
+    this.#transport = new Transport(
+      host,
+      loadDialTarget(host, denoReadTextFile),
+      this.#logger,
+      maxConnections,
+    );
   }
 
   /**
@@ -194,7 +214,7 @@ export class DockerClient implements Disposable {
    * containers. The path is unversioned; the client adds the negotiated
    * version. GETs and HEADs are sent again once when a kept-alive connection
    * turns out closed; other methods are sent once. Each request has a
-   * deadline of 30 s.
+   * deadline of 30 s, and an answer larger than 64 MiB is refused.
    *
    * @typeParam T The type of the answer, as the caller knows it (not checked).
    * @param method The HTTP method.
@@ -262,6 +282,7 @@ export class DockerClient implements Disposable {
         body: options.body,
         signal,
         idempotent: method === "GET" || method === "HEAD",
+        maxBodySize: MAX_REQUEST_ANSWER_SIZE,
         context,
       });
       if (response.status < 200 || response.status > 299) {
@@ -330,7 +351,7 @@ const shared = new Map<string, { client: DockerClient; users: number }>();
  * @throws {InvalidArgumentError} As the {@linkcode DockerClient} constructor.
  */
 export function sharedClient(config: DockerClientConfig): SharedClient {
-  const key = JSON.stringify(resolveHost(config));
+  const key = JSON.stringify([resolveHost(config), config.maxConnections ?? null]);
   let entry = shared.get(key);
   if (entry === undefined) {
     entry = { client: new DockerClient({ ...config, logger: undefined }), users: 0 };

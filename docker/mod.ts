@@ -99,8 +99,9 @@ export interface DockerProviderConfig extends DockerClientConfig {
  * @param config Where the daemon is; `{}` follows the docker CLI's rules.
  * @param containerId The container's id (or a unique prefix) or name.
  * @returns The provider; close it (or `using` it) to free the connections.
- * @throws {InvalidArgumentError} For an empty id or one with `/`, `?`, `#`,
- * `..` or control characters, a bad URL or scheme, TLS settings that do not
+ * @throws {InvalidArgumentError} For an id that is not a string, is empty,
+ * only dots, longer than 256 characters, or has `/`, `?`, `#` or control
+ * characters; a bad URL or scheme, a bad `maxConnections`, TLS settings that do not
  * fit the host, unreadable TLS files, or an environment variable the program
  * may not read (the message names the flag).
  *
@@ -117,9 +118,12 @@ export function newDockerProvider(config: DockerProviderConfig, containerId: str
   const container = checkContainerId(containerId);
   const { client } = config;
   if (client !== undefined) {
-    if (config.url !== undefined || config.socketPath !== undefined || config.tls !== undefined) {
+    if (
+      config.url !== undefined || config.socketPath !== undefined || config.tls !== undefined ||
+      config.maxConnections !== undefined
+    ) {
       throw new InvalidArgumentError(
-        "Give either a client or the daemon's address (url, socketPath, tls), not both",
+        "Give either a client or the daemon's address (url, socketPath, tls, maxConnections), not both",
         { runtime: "docker", container },
       );
     }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ProviderError } from "../errors.ts";
 import { ContainerStatus } from "../provider.ts";
 
 /** The kind of guest a path is about: `lxc` (a container) or `qemu` (a virtual machine). */
@@ -30,9 +31,25 @@ export const PATHS: {
   clusterResources: "/cluster/resources",
 });
 
-/** A node's path, `/nodes/{node}`. */
+/** A node name: one host name label, as PVE requires (pve-common's `pve-node` format). */
+export const NODE_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+/**
+ * A node's path, `/nodes/{node}`. Node names also come from PVE's answers
+ * (the cluster's guest list, task ids): each one is checked like a caller's.
+ *
+ * @throws {ProviderError} When `node` is not a node name (such as `..`).
+ */
 export function nodePath(node: string): string {
-  return `/nodes/${encodeURIComponent(node)}`;
+  if (typeof node !== "string" || !NODE_NAME.test(node)) {
+    throw new ProviderError(
+      `Refusing to request a path for node ${
+        JSON.stringify(String(node).slice(0, 64))
+      }: not a node name`,
+      { runtime: "proxmox" },
+    );
+  }
+  return `/nodes/${node}`;
 }
 
 /** `GET`: the guests of a node with their live status, `/nodes/{node}/lxc`. */

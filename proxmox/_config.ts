@@ -6,6 +6,7 @@
  */
 
 import { InvalidArgumentError } from "../errors.ts";
+import { checkMaxConnections } from "../_internal/validate.ts";
 import { defaultLogger, type Logger } from "../log.ts";
 
 /**
@@ -45,9 +46,15 @@ export interface ProxmoxConfig {
   /** Per request, in seconds.
    * @default {30} */
   timeout?: number;
-  /** Between two status polls of a node for watches, in seconds.
+  /** Between two status polls of a node for watches, in seconds; at least 0.1.
    * @default {1} */
   watchInterval?: number;
+  /**
+   * The most connections open to the cluster at once; more calls wait their
+   * turn, each within its own deadline and signal.
+   * @default {32}
+   */
+  maxConnections?: number;
   /** Where API calls and failures are logged, as {@linkcode Logger} says. Never receives credentials.
    * @default {defaultLogger} */
   logger?: Logger;
@@ -73,6 +80,8 @@ export interface ResolvedConfig {
   timeoutMs: number;
   /** Between two status polls of a node, in milliseconds. */
   watchIntervalMs: number;
+  /** The most connections open to the cluster at once. */
+  maxConnections: number | undefined;
   logger: Logger;
 }
 
@@ -87,10 +96,21 @@ function fail(message: string): never {
   throw new InvalidArgumentError(message, { runtime: "proxmox" });
 }
 
-function positiveSeconds(value: number | undefined, name: string, fallback: number): number {
+/** The shortest `watchInterval`, in seconds: PVE's own status refresh is far slower. */
+export const MIN_WATCH_INTERVAL = 0.1;
+
+function positiveSeconds(
+  value: number | undefined,
+  name: string,
+  fallback: number,
+  min = 0,
+): number {
   if (value === undefined) return fallback * 1000;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    fail(`Invalid Proxmox ${name}: ${String(value)}: expected a positive number of seconds`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value < min) {
+    fail(
+      `Invalid Proxmox ${name}: ${String(value)}: expected a positive number of seconds` +
+        (min > 0 ? `, at least ${min}` : ""),
+    );
   }
   return value * 1000;
 }
@@ -198,7 +218,13 @@ export function resolveConfig(config: ProxmoxConfig): ResolvedConfig {
     caFile: config.caFile,
     caCerts: config.caCerts ?? [],
     timeoutMs: positiveSeconds(config.timeout, "timeout", 30),
-    watchIntervalMs: positiveSeconds(config.watchInterval, "watchInterval", 1),
+    watchIntervalMs: positiveSeconds(
+      config.watchInterval,
+      "watchInterval",
+      1,
+      MIN_WATCH_INTERVAL,
+    ),
+    maxConnections: checkMaxConnections(config.maxConnections, "proxmox"),
     logger: config.logger ?? defaultLogger,
   };
 }

@@ -10,9 +10,9 @@
  */
 
 import { raceSignal } from "../_internal/abort.ts";
-import type { RequestContext } from "../_internal/errdefs.ts";
-import { type ApiError, NotFoundError } from "../errors.ts";
-import { guestLabel, type GuestType, PATHS } from "./_api.ts";
+import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
+import { type ApiError, NotFoundError, ProviderError } from "../errors.ts";
+import { guestLabel, type GuestType, NODE_NAME, PATHS } from "./_api.ts";
 import type { Transport } from "./_transport.ts";
 
 /** A guest of the cluster. */
@@ -43,9 +43,21 @@ export async function clusterGuests(
   const guests = new Map<number, Guest>();
   for (const resource of Array.isArray(resources) ? resources : []) {
     const { vmid, type, node } = (resource ?? {}) as Record<string, unknown>;
-    if (typeof type === "string" && typeof node === "string") {
-      guests.set(Number(vmid), { type, node });
+    if (typeof type !== "string" || typeof node !== "string") continue;
+    if (!NODE_NAME.test(node)) {
+      // It goes into request paths: checked like a node name given by a caller.
+      throw new ProviderError(
+        `${failurePrefix(options.context)}: PVE named guest ${String(vmid).slice(0, 20)}'s node ${
+          JSON.stringify(node.slice(0, 64))
+        }, which is not a node name`,
+        {
+          runtime: "proxmox",
+          action: options.context.action,
+          container: options.context.container,
+        },
+      );
     }
+    guests.set(Number(vmid), { type, node });
   }
   return guests;
 }

@@ -24,6 +24,7 @@ import {
   guestLabel,
   guestStatusPath,
   type GuestType,
+  NODE_NAME,
   POWER,
   type PowerCall,
   VM_PAUSE_PARAMS,
@@ -96,7 +97,6 @@ const VM_PAUSES: readonly unknown[] = ["suspend", "hibernate"];
 
 const VMID_MIN = 100;
 const VMID_MAX = 999_999_999;
-const HOST_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
 /**
  * Creates the provider of guest `vmid` on `nodeName`: an LXC container or a
@@ -157,7 +157,7 @@ export async function newProxmoxProvider(
       { runtime: "proxmox", container: String(vmid) },
     );
   }
-  if (typeof nodeName !== "string" || (nodeName !== "" && !HOST_LABEL.test(nodeName))) {
+  if (typeof nodeName !== "string" || (nodeName !== "" && !NODE_NAME.test(nodeName))) {
     throw new InvalidArgumentError(
       `Invalid node name ${
         JSON.stringify(nodeName)

@@ -11,8 +11,10 @@
  * @module
  */
 
-import { delay, timeoutSignal } from "../_internal/abort.ts";
-import { HttpClient, type HttpResponse } from "../_internal/http/client.ts";
+import { delay } from "../_internal/abort.ts";
+import { withDeadline } from "../_internal/deadline.ts";
+import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
+import { isOutOfDescriptors, withoutFrames } from "../_internal/http/dial.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
@@ -44,6 +46,11 @@ export interface TransportOptions extends TicketTimes {}
 // that a write is never sent on a connection the server is closing.
 const IDLE_TIMEOUT_MS = 4_000;
 const GET_RETRIES = 3;
+/**
+ * The largest answer read, 8 MiB: a cluster's resource list of thousands of
+ * guests fits many times over; a longer answer is refused while it arrives.
+ */
+const MAX_ANSWER_SIZE = 8 * 1024 * 1024;
 const RETRIABLE_STATUS = new Set([502, 503, 595, 596]);
 
 /** One cluster's API: sends requests and returns their `data`. */
@@ -180,54 +187,53 @@ export class Transport {
     },
   ): Promise<RawAnswer> {
     const started = performance.now();
-    const timeout = timeoutSignal(this.#config.timeoutMs);
-    const signals = [timeout, this.#closing.signal];
-    if (request.signal) signals.unshift(request.signal);
-    const signal = AbortSignal.any(signals);
     const headers: Record<string, string> = { accept: "application/json", ...request.headers };
     if (request.body !== undefined) {
       headers["content-type"] = "application/x-www-form-urlencoded";
     }
     const path = target.slice(this.#config.basePath.length);
-    let response: HttpResponse | undefined;
-    try {
-      const http = await this.#client();
-      response = await http.request({
-        method,
-        path: target,
-        headers,
-        body: request.body,
-        signal,
-        retryOnStale: request.retryOnStale,
-      });
-      const answer = {
-        status: response.status,
-        statusText: response.statusText,
-        body: await response.text(),
-      };
-      this.#config.logger.debug(`PVE ${method} ${path} ${answer.status}`, {
-        method,
-        path,
-        status: answer.status,
-        ms: Math.round(performance.now() - started),
-      });
-      return answer;
-    } catch (error) {
-      response?.cancel();
-      if (timeout.aborted && !request.signal?.aborted && !this.#closing.signal.aborted) {
-        throw new TimeoutError(
-          `${failurePrefix(request.context)}: no answer from ${this.#config.origin} within ${
+    const { context } = request;
+    return await withDeadline({
+      signal: request.signal,
+      closed: this.#closing.signal,
+      ms: this.#config.timeoutMs,
+      onTimeout: () =>
+        new TimeoutError(
+          `${failurePrefix(context)}: no answer from ${this.#config.origin} within ${
             this.#config.timeoutMs / 1000
           } s`,
-          {
-            runtime: "proxmox",
-            action: request.context.action,
-            container: request.context.container,
-          },
-        );
+          { runtime: "proxmox", action: context.action, container: context.container },
+        ),
+      onClosed: () => this.#closing.signal.reason,
+    }, async (signal) => {
+      let response: HttpResponse | undefined;
+      try {
+        const http = await this.#client();
+        response = await http.request({
+          method,
+          path: target,
+          headers,
+          body: request.body,
+          signal,
+          retryOnStale: request.retryOnStale,
+        });
+        const answer = {
+          status: response.status,
+          statusText: response.statusText,
+          body: await response.text(),
+        };
+        this.#config.logger.debug(`PVE ${method} ${path} ${answer.status}`, {
+          method,
+          path,
+          status: answer.status,
+          ms: Math.round(performance.now() - started),
+        });
+        return answer;
+      } catch (error) {
+        response?.cancel();
+        throw this.#rethrow(error, request.signal, context, method);
       }
-      throw this.#rethrow(error, request.signal, request.context, method);
-    }
+    });
   }
 
   /**
@@ -289,6 +295,8 @@ export class Transport {
     const http = new HttpClient({
       target: { transport: "tls", hostname, port, caCerts: certs.length ? certs : undefined },
       idleTimeout: IDLE_TIMEOUT_MS,
+      maxConnections: this.#config.maxConnections,
+      maxBodySize: MAX_ANSWER_SIZE,
     });
     if (this.#closing.signal.aborted) http.close();
     return http;
@@ -331,8 +339,15 @@ function connectionError(
   } else if (method !== undefined && method !== "GET" && !neverSent(error)) {
     note = "; the request may or may not have reached PVE";
   }
+  if (error instanceof BodyTooLargeError) {
+    return new ConnectionError(
+      `${failurePrefix(context)}: the answer of ${config.origin} is too large ` +
+        `(${error.message.replace(/^The answer is /, "")}); the connection was dropped`,
+      { runtime: "proxmox", action: context.action, container: context.container, cause: error },
+    );
+  }
   const reason = error instanceof Error ? error.message : String(error);
-  return new ConnectionError(
+  const failure = new ConnectionError(
     `${failurePrefix(context)}: cannot talk to ${config.origin}: ${reason}${note}`,
     {
       runtime: "proxmox",
@@ -342,6 +357,7 @@ function connectionError(
       fix,
     },
   );
+  return isOutOfDescriptors(error) ? withoutFrames(failure) : failure;
 }
 
 /** A failure to connect at all: the request cannot have reached PVE. */

@@ -13,6 +13,19 @@ export const BUFFER_SIZE = 64 * 1024;
 const MIN_READ_SPACE = 8 * 1024;
 
 /**
+ * Bytes arrived on a pooled connection while it was idle, before the next
+ * request was sent: they answer nothing that was asked, so the connection is
+ * out of step with the server and is closed.
+ */
+export class UnsolicitedBytesError extends Deno.errors.InvalidData {
+  /** Creates the error. */
+  constructor() {
+    super("The server sent bytes on an idle connection before the request was written");
+    this.name = "UnsolicitedBytesError";
+  }
+}
+
+/**
  * A socket plus the bytes read from it and not consumed yet,
  * `buffer[start, end)`. Bytes before `start` may belong to arrays already
  * handed to callers ({@linkcode Connection.lend}), so reads only ever write
@@ -36,7 +49,10 @@ export class Connection {
   #pendingRead: Promise<number | null> | undefined;
   #closeReason: unknown;
   #closed = false;
+  #onClose: ((connection: Connection) => void) | undefined;
   #idle = false;
+  /** Whether the read started by {@linkcode Connection.park} has brought bytes. */
+  #idleReadSettled = false;
   /** When the idle connection ends, in `performance.now()` time. */
   #idleUntil = 0;
   #onIdleEnd: ((connection: Connection) => void) | undefined;
@@ -52,9 +68,11 @@ export class Connection {
    * Wraps an open socket.
    *
    * @param conn The socket, now owned by this connection.
+   * @param onClose Called once, when the connection closes.
    */
-  constructor(conn: Deno.Conn) {
+  constructor(conn: Deno.Conn, onClose?: (connection: Connection) => void) {
     this.conn = conn;
+    this.#onClose = onClose;
   }
 
   /** Whether {@linkcode Connection.close} was called. */
@@ -120,13 +138,25 @@ export class Connection {
     this.#makeRoom();
     const reading = this.conn.read(this.buffer.subarray(this.end));
     this.#pendingRead = reading;
-    const settled = () => {
+    this.#idleReadSettled = false;
+    const settled = (n: number | null | undefined) => {
+      this.#idleReadSettled = typeof n === "number" && n > 0;
       if (this.#idle) onEnd(this);
     };
-    reading.then(settled, settled);
+    reading.then(settled, () => settled(undefined));
     this.#onIdleEnd = onEnd;
     this.#idleUntil = performance.now() + idleTimeout;
     if (this.#idleTimerAt > this.#idleUntil) this.#armIdleTimer();
+  }
+
+  /**
+   * Throws when the read left pending while idle has already settled: the
+   * server sent something (or closed) before it could have seen the request.
+   *
+   * @throws {UnsolicitedBytesError} When it has.
+   */
+  throwIfIdleBytes(): void {
+    if (this.#pendingRead !== undefined && this.#idleReadSettled) throw new UnsolicitedBytesError();
   }
 
   /** Takes the connection out of the idle state; its pending read becomes the next {@linkcode Connection.fill}. */
@@ -148,6 +178,7 @@ export class Connection {
     this.#idle = false;
     clearTimeout(this.#idleTimer);
     closeQuietly(this.conn);
+    this.#onClose?.(this);
   }
 
   #armIdleTimer(): void {

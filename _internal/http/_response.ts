@@ -35,6 +35,7 @@ export interface HttpResponse extends AsyncDisposable {
    * Reads the whole body.
    *
    * @returns The body.
+   * @throws {BodyTooLargeError} When the body is longer than the request's `maxBodySize`.
    */
   bytes(): Promise<Uint8Array>;
   /**
@@ -55,6 +56,40 @@ export interface HttpResponse extends AsyncDisposable {
 }
 
 /**
+ * A response body is longer than the limit set for buffering it. The
+ * connection it came on is closed.
+ */
+export class BodyTooLargeError extends Error {
+  /** The limit, in bytes. */
+  readonly limit: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param limit The limit, in bytes.
+   */
+  constructor(limit: number) {
+    super(`The answer is larger than ${formatSize(limit)}`);
+    this.name = "BodyTooLargeError";
+    this.limit = limit;
+  }
+}
+
+function formatSize(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** How a {@linkcode BodyResponse} hands its connection back, and how much it buffers. */
+export interface BodyResponseOptions {
+  /** Hands the connection back (`true`) or closes it (`false`); called once. */
+  finish: (reuse: boolean) => void;
+  /** The largest body `bytes()` reads. */
+  maxBodySize: number;
+}
+
+/**
  * An {@linkcode HttpResponse} over a {@linkcode BodyReader}. Calls `finish`
  * exactly once: with `true` when the body was read to its end on a connection
  * that may be reused, with `false` when it failed or was cancelled.
@@ -68,20 +103,22 @@ export class BodyResponse implements HttpResponse {
   #cancelled = false;
   #failed = false;
   #error: unknown;
+  #maxBodySize: number;
 
   /**
    * Wraps a parsed head and its body.
    *
    * @param head The status line and headers.
    * @param body The body reader.
-   * @param finish Hands the connection back (`true`) or closes it (`false`).
+   * @param options How to hand the connection back, and the buffering limit.
    */
-  constructor(head: ResponseHead, body: BodyReader, finish: (reuse: boolean) => void) {
+  constructor(head: ResponseHead, body: BodyReader, options: BodyResponseOptions) {
     this.status = head.status;
     this.statusText = head.statusText;
     this.headers = head.headers;
     this.#body = body;
-    this.#finish = finish;
+    this.#finish = options.finish;
+    this.#maxBodySize = options.maxBodySize;
     if (body.done) this.#end(body.reusable);
   }
 
@@ -105,11 +142,14 @@ export class BodyResponse implements HttpResponse {
   }
 
   async bytes(): Promise<Uint8Array> {
+    const limit = this.#maxBodySize;
+    if (Number(this.headers.get("content-length")) > limit) this.#tooLarge();
     const pieces: Uint8Array[] = [];
     let length = 0;
     for (let piece; (piece = await this.read()) !== null;) {
-      pieces.push(piece);
       length += piece.byteLength;
+      if (length > limit) this.#tooLarge();
+      pieces.push(piece);
     }
     if (pieces.length === 1) return pieces[0];
     const bytes = new Uint8Array(length);
@@ -138,6 +178,15 @@ export class BodyResponse implements HttpResponse {
   [Symbol.asyncDispose](): Promise<void> {
     this.cancel();
     return Promise.resolve();
+  }
+
+  /** Drops the connection and fails this and later reads with a {@linkcode BodyTooLargeError}. */
+  #tooLarge(): never {
+    const error = new BodyTooLargeError(this.#maxBodySize);
+    this.#failed = true;
+    this.#error = error;
+    this.#end(false);
+    throw error;
   }
 
   #end(reuse: boolean): void {

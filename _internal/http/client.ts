@@ -7,11 +7,14 @@
  */
 
 import { bodyReader } from "./_body.ts";
-import { Connection } from "./_connection.ts";
+import { type Connection, UnsolicitedBytesError } from "./_connection.ts";
 import { serializeRequest } from "./_request_head.ts";
-import { BodyResponse, type HttpResponse } from "./_response.ts";
+import { BodyResponse, BodyTooLargeError, type HttpResponse } from "./_response.ts";
 import { readResponseHead, type ResponseHead } from "./_response_head.ts";
 import { dial, type DialTarget, hostPort } from "./dial.ts";
+import { ConnectionPool } from "./_pool.ts";
+
+export { BodyTooLargeError };
 
 export type { HttpResponse } from "./_response.ts";
 
@@ -28,7 +31,26 @@ export interface HttpClientOptions {
   /** How long, in milliseconds, an idle connection is kept.
    * @default {30000} */
   idleTimeout?: number;
+  /**
+   * How many connections may be open at once, idle ones included. Requests
+   * beyond it wait for a connection to come free, each still bound by its
+   * own signal.
+   * @default {32}
+   */
+  maxConnections?: number;
+  /**
+   * The largest body, in bytes, that `bytes()`, `text()` and `json()` read;
+   * a longer one rejects with a {@linkcode BodyTooLargeError} as soon as it
+   * is known to be longer, and the connection is closed. `read()` has no limit.
+   * @default {4194304} (4 MiB)
+   */
+  maxBodySize?: number;
 }
+
+/** How many connections an {@linkcode HttpClient} opens at most, unless told otherwise. */
+export const DEFAULT_MAX_CONNECTIONS = 32;
+/** The largest body an {@linkcode HttpClient} buffers, unless told otherwise: 4 MiB. */
+export const DEFAULT_MAX_BODY_SIZE: number = 4 * 1024 * 1024;
 
 /** One request for {@linkcode HttpClient.request}. */
 export interface HttpRequest {
@@ -52,13 +74,19 @@ export interface HttpRequest {
    * @default {false}
    */
   retryOnStale?: boolean;
+  /** The largest body `bytes()`, `text()` and `json()` read for this request.
+   * @default {the client's maxBodySize} */
+  maxBodySize?: number;
 }
 
 /**
  * An HTTP/1.1 client for one server, reusing keep-alive connections.
  *
- * Idle connections are unref'ed (an idle pool never keeps the process alive)
- * and watched, so one the server closed is dropped before it is reused.
+ * At most `maxConnections` connections are open at once; more requests wait
+ * their turn. Idle connections are unref'ed (an idle pool never keeps the
+ * process alive) and watched: one the server closed, or sent any byte on,
+ * is dropped and never reused, so a stray answer is never taken for the
+ * next request's.
  *
  * @example Get a document
  * ```ts
@@ -82,35 +110,48 @@ export interface HttpRequest {
  * ```
  */
 export class HttpClient implements Disposable {
-  #target: DialTarget;
   #host: string;
-  #maxIdleConnections: number;
-  #idleTimeout: number;
-  /** Idle connections, the most recently used last. */
-  #idle: Connection[] = [];
-  #busy = new Set<Connection>();
+  #maxBodySize: number;
+  #pool: ConnectionPool;
   #closing = new AbortController();
 
   /**
    * Creates a client. Nothing is opened until the first request.
    *
    * @param options Where to connect and how to pool connections.
+   * @throws {RangeError} When `maxConnections` or `maxBodySize` is not a positive integer.
    */
   constructor(options: HttpClientOptions) {
-    this.#target = options.target;
-    this.#host = options.host ?? defaultHost(options.target);
-    this.#maxIdleConnections = options.maxIdleConnections ?? 8;
-    this.#idleTimeout = options.idleTimeout ?? 30_000;
+    const target = options.target;
+    this.#host = options.host ?? defaultHost(target);
+    this.#maxBodySize = positiveInteger(options.maxBodySize, DEFAULT_MAX_BODY_SIZE, "maxBodySize");
+    const maxConnections = positiveInteger(
+      options.maxConnections,
+      DEFAULT_MAX_CONNECTIONS,
+      "maxConnections",
+    );
+    this.#pool = new ConnectionPool({
+      maxConnections,
+      maxIdleConnections: Math.min(options.maxIdleConnections ?? 8, maxConnections),
+      idleTimeout: options.idleTimeout ?? 30_000,
+    }, (signal) =>
+      dial(target, {
+        signal: signal === undefined
+          ? this.#closing.signal
+          : AbortSignal.any([signal, this.#closing.signal]),
+      }));
   }
 
   /**
    * Sends a request and resolves once the response head has arrived. Read
-   * the body to its end, or cancel it, to free the connection.
+   * the body to its end, or cancel it, to free the connection. When
+   * `maxConnections` are busy, the request waits for one to come free.
    *
    * @param request The request.
    * @returns The response.
    * @throws {TypeError} When the method, path or a header would break the request framing.
-   * @throws {Deno.errors.InvalidData} When the response is malformed or its head exceeds 64 KiB.
+   * @throws {Deno.errors.InvalidData} When the response is malformed or its head exceeds 64 KiB,
+   * or when bytes arrived on the reused connection before the request was sent.
    * @throws {Deno.errors.UnexpectedEof} When the connection closes before the response is complete.
    * @throws {Deno.errors.BadResource} When the client is closed.
    * @throws {Deno.errors.Interrupted} When the client is closed while the request is in flight.
@@ -122,34 +163,28 @@ export class HttpClient implements Disposable {
     if (this.#closing.signal.aborted) {
       throw new Deno.errors.BadResource("The HTTP client is closed");
     }
-    const idle = this.#idle.pop();
-    if (idle !== undefined) {
-      idle.checkOut();
-      try {
-        return await this.#exchange(idle, bytes, request);
-      } catch (error) {
-        if (!request.retryOnStale || !this.#wasStale(idle, error, request.signal)) throw error;
+    const first = await this.#pool.acquire(request.signal, false);
+    if (!first.reused) return await this.#exchange(first.connection, bytes, request);
+    try {
+      return await this.#exchange(first.connection, bytes, request);
+    } catch (error) {
+      if (!request.retryOnStale || !this.#wasStale(first.connection, error, request.signal)) {
+        throw error;
       }
     }
-    const conn = await dial(this.#target, {
-      signal: request.signal === undefined
-        ? this.#closing.signal
-        : AbortSignal.any([request.signal, this.#closing.signal]),
-    });
-    return await this.#exchange(new Connection(conn), bytes, request);
+    const fresh = await this.#pool.acquire(request.signal, true);
+    return await this.#exchange(fresh.connection, bytes, request);
   }
 
   /**
    * Closes every idle and in-flight connection. In-flight requests and
-   * bodies reject; later requests reject. Calling it again does nothing.
+   * bodies reject; waiting and later requests reject. Calling it again does nothing.
    */
   close(): void {
     if (this.#closing.signal.aborted) return;
     const error = new Deno.errors.Interrupted("The HTTP client was closed");
     this.#closing.abort(error);
-    for (const connection of [...this.#idle, ...this.#busy]) connection.close(error);
-    this.#idle.length = 0;
-    this.#busy.clear();
+    this.#pool.close(error);
   }
 
   /** Closes the client, like {@linkcode HttpClient.close}. */
@@ -159,7 +194,12 @@ export class HttpClient implements Disposable {
 
   /** How many idle connections wait in the pool. */
   get idleConnections(): number {
-    return this.#idle.length;
+    return this.#pool.idleCount;
+  }
+
+  /** How many connections are open (idle, busy, or being opened). */
+  get openConnections(): number {
+    return this.#pool.openCount;
   }
 
   async #exchange(
@@ -171,16 +211,14 @@ export class HttpClient implements Disposable {
     const onAbort = () => connection.close(signal?.reason);
     const finish = (reuse: boolean) => {
       signal?.removeEventListener("abort", onAbort);
-      this.#busy.delete(connection);
-      if (reuse) this.#release(connection);
-      else connection.close(new Deno.errors.BadResource("The connection is closed"));
+      this.#pool.release(connection, reuse);
     };
-    this.#busy.add(connection);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       signal?.throwIfAborted();
       if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
       await connection.write(bytes);
+      connection.throwIfIdleBytes();
       let head = await readResponseHead(connection);
       // Interim responses (100 Continue, 102, 103) come before the final one.
       while (head.status < 200 && head.status !== 101) head = await readResponseHead(connection);
@@ -191,39 +229,33 @@ export class HttpClient implements Disposable {
       }
       const body = bodyReader(connection, request.method, head);
       const keepAlive = isKeepAlive(head, request.headers);
-      return new BodyResponse(head, body, (reuse) => finish(reuse && keepAlive));
+      const maxBodySize = request.maxBodySize ?? this.#maxBodySize;
+      return new BodyResponse(head, body, {
+        maxBodySize,
+        finish: (reuse) => finish(reuse && keepAlive),
+      });
     } catch (error) {
       finish(false);
       throw error;
     }
   }
 
-  /** Whether `error` means the reused `connection` was closed by the server before it answered. */
+  /** Whether `error` means the reused `connection` was closed (or spoke out of turn) before it answered. */
   #wasStale(connection: Connection, error: unknown, signal: AbortSignal | undefined): boolean {
-    return connection.received === 0 && !signal?.aborted && !this.#closing.signal.aborted &&
+    if (signal?.aborted || this.#closing.signal.aborted) return false;
+    if (error instanceof UnsolicitedBytesError) return true;
+    return connection.received === 0 &&
       (error instanceof Deno.errors.UnexpectedEof ||
         error instanceof Deno.errors.ConnectionReset ||
         error instanceof Deno.errors.ConnectionAborted ||
         error instanceof Deno.errors.BrokenPipe);
   }
+}
 
-  #release(connection: Connection): void {
-    if (
-      this.#closing.signal.aborted || connection.start !== connection.end ||
-      this.#idle.length >= this.#maxIdleConnections
-    ) {
-      connection.close(new Deno.errors.BadResource("The connection is closed"));
-      return;
-    }
-    connection.park(this.#idleTimeout, this.#dropIdle);
-    this.#idle.push(connection);
-  }
-
-  #dropIdle = (connection: Connection): void => {
-    const index = this.#idle.indexOf(connection);
-    if (index !== -1) this.#idle.splice(index, 1);
-    connection.close(new Deno.errors.BadResource("The connection is closed"));
-  };
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (Number.isSafeInteger(value) && value > 0) return value;
+  throw new RangeError(`Invalid ${name} ${value}: expected a positive integer`);
 }
 
 function defaultHost(target: DialTarget): string {

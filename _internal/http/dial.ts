@@ -79,7 +79,12 @@ export async function dial(target: DialTarget, options?: DialOptions): Promise<D
       cert: target.cert,
       key: target.key,
     });
-  const conn = signal === undefined ? await connecting : await raceAbort(connecting, signal);
+  let conn: Deno.Conn;
+  try {
+    conn = signal === undefined ? await connecting : await raceAbort(connecting, signal);
+  } catch (error) {
+    throw isOutOfDescriptors(error) ? withoutFrames(error as Error) : error;
+  }
   if (target.transport !== "tls") return conn;
   const onAbort = () => closeQuietly(conn);
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -118,6 +123,45 @@ function raceAbort(connecting: Promise<Deno.Conn>, signal: AbortSignal): Promise
     reject(error);
   });
   return promise;
+}
+
+/**
+ * Tells whether `error` says the process or the system ran out of file
+ * descriptors (`EMFILE`, `ENFILE`).
+ *
+ * @param error What an I/O call threw.
+ * @returns `true` for "Too many open files".
+ *
+ * @example
+ * ```ts
+ * import { isOutOfDescriptors } from "./dial.ts";
+ *
+ * console.log(isOutOfDescriptors(new Error("Too many open files (os error 24)"))); // true
+ * ```
+ */
+export function isOutOfDescriptors(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === "EMFILE" || code === "ENFILE" || /\(os error 2[34]\)/.test(error.message);
+}
+
+/**
+ * Gives `error` a stack of one line, its name and message, with no frames.
+ * While the process is out of file descriptors, Deno cannot render the
+ * frames of an error raised in TypeScript (it panics doing so), so errors
+ * about running out must never carry any.
+ *
+ * @typeParam T The error's type.
+ * @param error The error, changed in place.
+ * @returns The same error.
+ */
+export function withoutFrames<T extends Error>(error: T): T {
+  Object.defineProperty(error, "stack", {
+    value: `${error.name}: ${error.message}`,
+    writable: true,
+    configurable: true,
+  });
+  return error;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface EventStreamParts {
   context: RequestContext;
   /** How reconnections are spaced. */
   backoff: BackoffOptions;
+  /** How long a stream stays up, in milliseconds, before its loss starts the backoff over. */
+  stableAfter: number;
   /** The longest event line, in bytes. */
   maxLineLength: number;
 }
@@ -134,13 +136,18 @@ export class EventStream {
     let waits = backoff(this.#parts.backoff);
     while (!signal.aborted) {
       let failure: unknown;
+      let liveAt = Infinity;
       try {
-        await this.#session(signal, () => waits = backoff(this.#parts.backoff));
+        await this.#session(signal, () => liveAt = performance.now());
         failure = new ConnectionError(`${this.#prefix}: the daemon ended the event stream`);
       } catch (error) {
         failure = error;
       }
       if (signal.aborted) return;
+      // Only a stream that stayed up a while starts the waits over.
+      if (performance.now() - liveAt >= this.#parts.stableAfter) {
+        waits = backoff(this.#parts.backoff);
+      }
       this.#live = false;
       this.#failures++;
       this.#router.loggers.debug(`Docker event stream of ${this.#parts.client.url} lost`, {

@@ -59,6 +59,12 @@ export interface WatchHubOptions {
   maxLineLength?: number;
   /** The deadline of each ping, inspection and replay, in milliseconds. @default {30000} */
   requestTimeout?: number;
+  /**
+   * How long, in milliseconds, a stream must stay up before its loss starts
+   * the backoff over; a stream the daemon keeps closing soon after it opens
+   * is reconnected to ever more slowly. @default {10000}
+   */
+  stableAfter?: number;
 }
 
 /** Options of {@linkcode WatchHub.watch}. */
@@ -115,6 +121,7 @@ export class WatchHub {
       router: this.#router,
       context: streamContext,
       backoff: this.#backoff,
+      stableAfter: options.stableAfter ?? 10_000,
       maxLineLength: options.maxLineLength ?? 1024 * 1024,
     }, prefix);
   }

@@ -22,7 +22,7 @@ Deno.test({
       "/web",
       "a?b",
       "a#b",
-      "a..b",
+      "x".repeat(257),
       "a\nb",
       "a\0b",
       "\x7f",
@@ -32,10 +32,51 @@ Deno.test({
         assert.throws(() => checkContainerId(id), InvalidArgumentError);
       });
     }
-    const accepted = ["web", "0123abcd", "my_app.1-2", "%2e%2e", "a b", "ünï"];
+    const accepted = ["web", "0123abcd", "my_app.1-2", "%2e%2e", "a b", "ünï", "a..b", ".web"];
+    accepted.push("x".repeat(256));
     for (const id of accepted) {
-      await t.step(`accepts ${JSON.stringify(id)}`, () => assert.equal(checkContainerId(id), id));
+      await t.step(`accepts ${JSON.stringify(id.slice(0, 20))}`, () => {
+        assert.equal(checkContainerId(id), id);
+      });
     }
+  },
+});
+
+Deno.test({
+  name: "checkContainerId() names the type of an id that is not a string",
+  permissions: "none",
+  async fn(t) {
+    const cases: [unknown, string][] = [
+      [42, "expected a string, got number 42"],
+      [{ id: "web" }, "expected a string, got an object"],
+      [["web"], "expected a string, got an array"],
+      [null, "expected a string, got null"],
+      [undefined, "expected a string, got undefined"],
+    ];
+    for (const [id, message] of cases) {
+      await t.step(String(JSON.stringify(id)), () => {
+        assert.throws(() => checkContainerId(id as string), (error: Error) => {
+          assert.ok(error instanceof InvalidArgumentError);
+          assert.match(error.message, new RegExp(message.replace(/[[\]{}]/g, "\\$&")));
+          assert.doesNotMatch(error.message, /empty/);
+          return true;
+        });
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "checkContainerId() refuses a 100 KB id without echoing it",
+  permissions: "none",
+  fn() {
+    const id = "a".repeat(100_000);
+    assert.throws(() => checkContainerId(id), (error: Error) => {
+      assert.ok(error instanceof InvalidArgumentError);
+      assert.match(error.message, /100000 characters, at most 256/);
+      assert.ok(error.message.length < 200);
+      return true;
+    });
   },
 });
 

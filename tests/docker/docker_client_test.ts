@@ -151,7 +151,7 @@ Deno.test("newDockerProvider() refuses a client together with a daemon address",
       (error) =>
         error instanceof InvalidArgumentError &&
         error.message ===
-          "Give either a client or the daemon's address (url, socketPath, tls), not both",
+          "Give either a client or the daemon's address (url, socketPath, tls, maxConnections), not both",
     );
   }
 });

@@ -65,7 +65,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
     config = { url: fake.url, tokenId: TOKEN_ID, secret: SECRET, caCerts: [fake.caCert] };
   }
   config.logger = logger;
-  config.watchInterval = options.watchInterval ?? 0.02;
+  config.watchInterval = options.watchInterval ?? 0.1;
   const client = new ProxmoxClient(config);
   return {
     fake,

@@ -28,6 +28,10 @@ Deno.test("ProxmoxClient() rejects an unusable config before any request", async
     }],
     ["a zero timeout", { ...TOKEN, timeout: 0 }],
     ["a negative watch interval", { ...TOKEN, watchInterval: -1 }],
+    ["a watch interval of 1e-9 s, below the 0.1 s minimum", { ...TOKEN, watchInterval: 1e-9 }],
+    ["a watch interval of 0.05 s", { ...TOKEN, watchInterval: 0.05 }],
+    ["maxConnections 0", { ...TOKEN, maxConnections: 0 }],
+    ["maxConnections 1.5", { ...TOKEN, maxConnections: 1.5 }],
     ["caCerts not strings", { ...TOKEN, caCerts: [1 as unknown as string] }],
   ];
   for (const [name, config] of cases) {

@@ -23,7 +23,7 @@ function actions(events: Event[]): string[] {
 }
 
 Deno.test("ProxmoxProvider.watch() reports state changes after a silent baseline", async () => {
-  await using s = await setup({ watchInterval: 0.02 });
+  await using s = await setup({ watchInterval: 0.1 });
   s.fake.addNode("pve2", { criu: true });
   s.fake.addCt("pve2", 101, { name: "web", status: "running" });
   using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
@@ -64,7 +64,7 @@ Deno.test("ProxmoxProvider.watch() reports state changes after a silent baseline
 });
 
 Deno.test("ProxmoxProvider.watch() follows a CT migrated to another node", async () => {
-  await using s = await setup({ watchInterval: 0.02 });
+  await using s = await setup({ watchInterval: 0.1 });
   s.fake.addNode("pve2");
   s.fake.addCt("pve", 101, { name: "web", status: "running" });
   using provider = await newProxmoxProvider("pve", 101, { client: s.client });
@@ -97,7 +97,7 @@ Deno.test("ProxmoxProvider.watch() follows a CT migrated to another node", async
 });
 
 Deno.test("ProxmoxProvider.watch() reports poll errors and carries on", async () => {
-  await using s = await setup({ watchInterval: 0.02 });
+  await using s = await setup({ watchInterval: 0.1 });
   s.fake.addNode("pve2");
   s.fake.addCt("pve2", 101, { name: "web" });
   using provider = await newProxmoxProvider("pve2", 101, { client: s.client });
@@ -120,7 +120,7 @@ Deno.test("ProxmoxProvider.watch() reports poll errors and carries on", async ()
 });
 
 Deno.test("ProxmoxProvider.watch() ends on abort, on close, and when a reader cancels", async (t) => {
-  await using s = await setup({ watchInterval: 0.02 });
+  await using s = await setup({ watchInterval: 0.1 });
   s.fake.addCt("pve", 101);
   await t.step("abort", async () => {
     using provider = await newProxmoxProvider("pve", 101, { client: s.client });
@@ -167,7 +167,7 @@ Deno.test("ProxmoxProvider.watch() ends on abort, on close, and when a reader ca
     assert.deepEqual(actions(seen.items), [Action.ContainerStart]);
   });
   await t.step("client close ends every watch", async () => {
-    await using other = await setup({ watchInterval: 0.02 });
+    await using other = await setup({ watchInterval: 0.1 });
     other.fake.addCt("pve", 101);
     using provider = await newProxmoxProvider("pve", 101, { client: other.client });
     const { events, errors } = provider.watch();
@@ -176,7 +176,7 @@ Deno.test("ProxmoxProvider.watch() ends on abort, on close, and when a reader ca
     assert.deepEqual(await Array.fromAsync(errors), []);
   });
   await t.step("a watch on a closed client is over at once", async () => {
-    await using other = await setup({ watchInterval: 0.02 });
+    await using other = await setup({ watchInterval: 0.1 });
     other.fake.addCt("pve", 101);
     using provider = await newProxmoxProvider("pve", 101, { client: other.client });
     other.client.close();
@@ -189,7 +189,7 @@ Deno.test("ProxmoxProvider.watch() ends on abort, on close, and when a reader ca
 });
 
 Deno.test("StatusPoller drops what a slow reader cannot take, then asks it to reload", async () => {
-  await using s = await setup({ watchInterval: 0.02 });
+  await using s = await setup({ watchInterval: 0.1 });
   s.fake.addCt("pve", 101, { name: "web" });
   const transport = new Transport(resolveConfig(s.config));
   const poller = new StatusPoller(transport, 20, { events: 2, errors: 2 });
@@ -218,7 +218,7 @@ Deno.test("StatusPoller drops what a slow reader cannot take, then asks it to re
 Deno.test("ProxmoxClient polls each node once per interval for all its watches", async () => {
   const watches = 500;
   const cts = 50;
-  await using s = await setup({ watchInterval: 0.05 });
+  await using s = await setup({ watchInterval: 0.1 });
   for (let i = 0; i < cts; i++) s.fake.addCt("pve", 200 + i);
   const providers = await Promise.all(
     Array.from({ length: cts }, (_, i) => newProxmoxProvider("pve", 200 + i, { client: s.client })),

@@ -447,7 +447,7 @@ Deno.test("ProxmoxProvider.watch() of a VM reports pause, unpause, stop, start, 
 Deno.test("ProxmoxClient polls each kind of guest once per node and interval", async () => {
   const guests = 5;
   const watchesPerGuest = 50;
-  await using s = await setup({ watchInterval: 0.05 });
+  await using s = await setup({ watchInterval: 0.1 });
   const vmids: number[] = [];
   for (let i = 0; i < guests; i++) {
     s.fake.addVm("pve", 300 + i);
