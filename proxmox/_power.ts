@@ -19,24 +19,20 @@
  * @module
  */
 
-import { delay } from "../_internal/abort.ts";
-import { backoff } from "../_internal/backoff.ts";
-import { errorOfKind, failurePrefix, isConfigMissing } from "../_internal/errdefs.ts";
 import type { RequestContext } from "../_internal/errdefs.ts";
-import { ApiError, NotFoundError, ProviderError, TaskError } from "../errors.ts";
+import { TaskError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ContainerStatus } from "../provider.ts";
 import { guestStatusPath, POWER, type PowerCall } from "./_api.ts";
 import type { GuestLocation } from "./_locate.ts";
 import {
-  isSuspended,
-  isTaskOk,
-  latestPowerTask,
-  parseUpid,
-  type Upid,
-  waitForTask,
-} from "./_tasks.ts";
-import { POLL_BACKOFF } from "./_timing.ts";
+  isRefusal,
+  pollUntil,
+  postPowerCall,
+  powerTaskError,
+  statusOrUndefined,
+} from "./_power_call.ts";
+import { isSuspended, isTaskOk, latestPowerTask, type Upid, waitForTask } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
 
 /** What `GET .../status/current` answers, as far as it is read. */
@@ -94,12 +90,20 @@ export class CtPower {
         : undefined,
     });
     if (exitstatus !== undefined && !isTaskOk(exitstatus)) {
-      if (call.endpoint !== "suspend" && await this.#statusAfterRefusal(signal) === call.target) {
+      if (
+        call.endpoint !== "suspend" &&
+        await statusOrUndefined(() => this.status(signal), signal) === call.target
+      ) {
         return;
       }
-      throw taskError(call, context, upid.type, exitstatus);
+      throw powerTaskError(call, {
+        context,
+        type: upid.type,
+        exitstatus,
+        hint: call.endpoint === "suspend" ? CRIU_HINT : "",
+      });
     }
-    await this.#waitFor(call.target, signal);
+    await pollUntil(() => this.#isIn(call.target, signal), signal);
   }
 
   /**
@@ -139,17 +143,16 @@ export class CtPower {
   ): Promise<Upid | undefined> {
     let resumed = false;
     for (;;) {
-      let data: unknown;
       try {
-        data = await this.#transport.request(
-          "POST",
-          guestStatusPath(this.#location, call.endpoint),
-          { params: call.params, signal, context },
-        );
+        return await postPowerCall(this.#transport, call, {
+          location: this.#location,
+          context,
+          signal,
+        });
       } catch (error) {
         // A refusal ("already running", "not running", a lock): success if the CT is already there.
-        if (!(error instanceof ApiError && error.status === 500)) throw error;
-        const status = await this.#statusAfterRefusal(signal);
+        if (!isRefusal(error)) throw error;
+        const status = await statusOrUndefined(() => this.status(signal), signal);
         if (status === call.target) {
           this.#logger.debug(`CT ${this.#location.vmid} is already ${call.target}`, {
             container: `${this.#location.vmid}`,
@@ -166,12 +169,6 @@ export class CtPower {
         }
         throw error;
       }
-      const upid = parseUpid(data);
-      if (upid !== undefined) return upid;
-      throw new ProviderError(
-        `${failurePrefix(context)}: PVE answered with no task id (${JSON.stringify(data)})`,
-        { runtime: "proxmox", action: call.verb, container: `${this.#location.vmid}` },
-      );
     }
   }
 
@@ -197,28 +194,6 @@ export class CtPower {
     }
   }
 
-  /** Polls the CT's state until it is `target`: at once, then backing off from 15 ms to 1 s. */
-  async #waitFor(target: ContainerStatus, signal: AbortSignal): Promise<void> {
-    const waits = backoff(POLL_BACKOFF);
-    while (!await this.#isIn(target, signal)) {
-      await delay(waits.next().value, { signal });
-    }
-  }
-
-  /**
-   * The CT's status, to judge a refused call or a failed task by;
-   * `undefined` when it cannot be read, so that the refusal is what surfaces.
-   */
-  async #statusAfterRefusal(signal: AbortSignal): Promise<ContainerStatus | undefined> {
-    try {
-      return await this.status(signal);
-    } catch (error) {
-      // No CT on the node says more than the refusal: it may have moved.
-      if (signal.aborted || error instanceof NotFoundError) throw error;
-      return undefined;
-    }
-  }
-
   async #isIn(target: ContainerStatus, signal: AbortSignal): Promise<boolean> {
     if (target === ContainerStatus.Paused) return await this.status(signal) === target;
     return (await this.#readStatus(signal)).status === target;
@@ -236,18 +211,6 @@ export class CtPower {
   }
 }
 
-/** The error of a task that failed: a {@linkcode TaskError}, or `NotFoundError` when the CT's config is gone. */
-function taskError(
-  call: PowerCall,
-  context: RequestContext,
-  type: string,
-  exitstatus: string,
-): Error {
-  const options = { runtime: "proxmox" as const, action: call.verb, container: context.container };
-  const message = `${failurePrefix(context)}: task ${type} failed: ${exitstatus}`;
-  if (isConfigMissing(exitstatus)) return errorOfKind("not-found", message, options);
-  const hint = call.endpoint === "suspend"
-    ? ". PVE suspends an LXC container with a CRIU checkpoint, which needs CRIU on the node; use containerStop instead"
-    : "";
-  return errorOfKind("task", message + hint, { ...options, task: type, exitStatus: exitstatus });
-}
+/** PVE's LXC suspend is a CRIU checkpoint: say so when one fails. */
+const CRIU_HINT =
+  ". PVE suspends an LXC container with a CRIU checkpoint, which needs CRIU on the node; use containerStop instead";

@@ -23,21 +23,19 @@
  * @module
  */
 
-import { delay } from "../_internal/abort.ts";
-import { backoff } from "../_internal/backoff.ts";
-import {
-  errorOfKind,
-  failurePrefix,
-  isConfigMissing,
-  type RequestContext,
-} from "../_internal/errdefs.ts";
-import { ApiError, NotFoundError, ProviderError } from "../errors.ts";
+import type { RequestContext } from "../_internal/errdefs.ts";
 import type { Logger } from "../log.ts";
 import { ContainerStatus } from "../provider.ts";
 import { guestStatusPath, POWER, type PowerCall } from "./_api.ts";
 import type { GuestLocation } from "./_locate.ts";
-import { isTaskOk, parseUpid, type Upid, waitForTask } from "./_tasks.ts";
-import { POLL_BACKOFF } from "./_timing.ts";
+import {
+  isRefusal,
+  pollUntil,
+  postPowerCall,
+  powerTaskError,
+  statusOrUndefined,
+} from "./_power_call.ts";
+import { isTaskOk, type Upid, waitForTask } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
 import { isHibernated, type VmStatusFields, vmStatusOf } from "./_vm_status.ts";
 
@@ -86,9 +84,11 @@ export class VmPower {
     if (upid === undefined) return;
     const exitstatus = await waitForTask(this.#transport, upid, { signal, context });
     if (exitstatus !== undefined && !isTaskOk(exitstatus)) {
-      const status = await this.#statusAfterRefusal(signal);
+      const status = await statusOrUndefined(() => this.status(signal), signal);
       const wake = call.endpoint === "start" && status === ContainerStatus.Paused;
-      if (status !== call.target && !wake) throw taskError(call, context, upid.type, exitstatus);
+      if (status !== call.target && !wake) {
+        throw powerTaskError(call, { context, type: upid.type, exitstatus });
+      }
       this.#debug(
         call,
         `task ${upid.type} failed (${exitstatus}), and the VM is ${status}` +
@@ -97,7 +97,7 @@ export class VmPower {
       if (wake) await this.run(POWER.unpause, signal);
       return;
     }
-    await this.#waitFor(call.target, signal);
+    await pollUntil(async () => await this.status(signal) === call.target, signal);
   }
 
   /**
@@ -132,47 +132,18 @@ export class VmPower {
     context: RequestContext,
     signal: AbortSignal,
   ): Promise<Upid | undefined> {
-    let data: unknown;
     try {
-      data = await this.#transport.request(
-        "POST",
-        guestStatusPath(this.#location, call.endpoint),
-        { params: call.params, signal, context },
-      );
+      return await postPowerCall(this.#transport, call, {
+        location: this.#location,
+        context,
+        signal,
+      });
     } catch (error) {
       // A refusal before any task ("not running", a hibernation PVE will not do).
-      if (!(error instanceof ApiError && error.status === 500)) throw error;
-      const status = await this.#statusAfterRefusal(signal);
+      if (!isRefusal(error)) throw error;
+      const status = await statusOrUndefined(() => this.status(signal), signal);
       if (status !== call.target) throw error;
       this.#debug(call, `PVE refused it (${error.serverMessage}); the VM is already ${status}`);
-      return undefined;
-    }
-    const upid = parseUpid(data);
-    if (upid !== undefined) return upid;
-    throw new ProviderError(
-      `${failurePrefix(context)}: PVE answered with no task id (${JSON.stringify(data)})`,
-      { runtime: "proxmox", action: call.verb, container: `${this.#location.vmid}` },
-    );
-  }
-
-  /** Polls the VM's state until it is `target`: at once, then backing off from 15 ms to 1 s. */
-  async #waitFor(target: ContainerStatus, signal: AbortSignal): Promise<void> {
-    const waits = backoff(POLL_BACKOFF);
-    while (await this.status(signal) !== target) {
-      await delay(waits.next().value, { signal });
-    }
-  }
-
-  /**
-   * The VM's status, to judge a refused call or a failed task by;
-   * `undefined` when it cannot be read, so that the refusal is what surfaces.
-   */
-  async #statusAfterRefusal(signal: AbortSignal): Promise<ContainerStatus | undefined> {
-    try {
-      return await this.status(signal);
-    } catch (error) {
-      // No VM on the node says more than the refusal: it may have moved.
-      if (signal.aborted || error instanceof NotFoundError) throw error;
       return undefined;
     }
   }
@@ -195,17 +166,4 @@ export class VmPower {
   get #logger(): Logger {
     return this.#transport.config.logger;
   }
-}
-
-/** The error of a task that failed: a `TaskError`, or `NotFoundError` when the VM's config is gone. */
-function taskError(
-  call: PowerCall,
-  context: RequestContext,
-  type: string,
-  exitstatus: string,
-): Error {
-  const options = { runtime: "proxmox" as const, action: call.verb, container: context.container };
-  const message = `${failurePrefix(context)}: task ${type} failed: ${exitstatus}`;
-  if (isConfigMissing(exitstatus)) return errorOfKind("not-found", message, options);
-  return errorOfKind("task", message, { ...options, task: type, exitStatus: exitstatus });
 }
