@@ -51,7 +51,13 @@ export function pveMessage(answer: RawAnswer): PveMessage {
 /** The node a request path is about (`/nodes/<node>/...`), if any. */
 export function nodeOfPath(path: string): string | undefined {
   const match = path.match(/^\/nodes\/([^/?]+)/);
-  return match ? decodeURIComponent(match[1]) : undefined;
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    // A malformed escape (`%zz`): the path as written names the node well enough.
+    return match[1];
+  }
 }
 
 /**

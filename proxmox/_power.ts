@@ -23,13 +23,14 @@ import type { RequestContext } from "../_internal/errdefs.ts";
 import { TaskError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ContainerStatus } from "../provider.ts";
-import { guestStatusPath, POWER, type PowerCall } from "./_api.ts";
+import { POWER, type PowerCall } from "./_api.ts";
 import type { GuestLocation } from "./_locate.ts";
 import {
   isRefusal,
   pollUntil,
   postPowerCall,
   powerTaskError,
+  readCurrentStatus,
   statusOrUndefined,
 } from "./_power_call.ts";
 import { isSuspended, isTaskOk, latestPowerTask, type Upid, waitForTask } from "./_tasks.ts";
@@ -200,10 +201,11 @@ export class CtPower {
   }
 
   #readStatus(signal: AbortSignal): Promise<CurrentStatus> {
-    return this.#transport.request("GET", guestStatusPath(this.#location), {
-      signal,
+    return readCurrentStatus<CurrentStatus>(this.#transport, {
+      location: this.#location,
       context: this.context("status"),
-    }) as Promise<CurrentStatus>;
+      signal,
+    });
   }
 
   get #logger(): Logger {

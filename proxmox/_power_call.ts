@@ -128,3 +128,37 @@ export async function statusOrUndefined(
     return undefined;
   }
 }
+
+/** Options of {@linkcode readCurrentStatus}. */
+export interface ReadCurrentStatusOptions {
+  /** Where the guest is. */
+  location: GuestLocation;
+  /** The read, for messages. */
+  context: RequestContext;
+  /** Aborts the request. */
+  signal: AbortSignal;
+}
+
+/**
+ * Reads `GET .../status/current`: the guest's fields, as PVE sends them.
+ *
+ * @typeParam T The fields the caller reads.
+ * @param transport The cluster's API.
+ * @param options Where, for what, and the signal.
+ * @returns The fields.
+ * @throws {ProviderError} When PVE answered something other than an object (`{"data": null}`).
+ */
+export async function readCurrentStatus<T extends object>(
+  transport: Transport,
+  options: ReadCurrentStatusOptions,
+): Promise<T> {
+  const { location, context, signal } = options;
+  const data = await transport.request("GET", guestStatusPath(location), { signal, context });
+  if (typeof data === "object" && data !== null && !Array.isArray(data)) return data as T;
+  throw new ProviderError(
+    `${failurePrefix(context)}: PVE answered with no status (${
+      data === null ? "null" : typeof data
+    } data)`,
+    { runtime: "proxmox", action: context.action, container: `${location.vmid}` },
+  );
+}

@@ -26,13 +26,14 @@
 import type { RequestContext } from "../_internal/errdefs.ts";
 import type { Logger } from "../log.ts";
 import { ContainerStatus } from "../provider.ts";
-import { guestStatusPath, POWER, type PowerCall } from "./_api.ts";
+import { POWER, type PowerCall } from "./_api.ts";
 import type { GuestLocation } from "./_locate.ts";
 import {
   isRefusal,
   pollUntil,
   postPowerCall,
   powerTaskError,
+  readCurrentStatus,
   statusOrUndefined,
 } from "./_power_call.ts";
 import { isTaskOk, type Upid, waitForTask } from "./_tasks.ts";
@@ -149,10 +150,11 @@ export class VmPower {
   }
 
   #readStatus(signal: AbortSignal): Promise<VmStatusFields> {
-    return this.#transport.request("GET", guestStatusPath(this.#location), {
-      signal,
+    return readCurrentStatus<VmStatusFields>(this.#transport, {
+      location: this.#location,
       context: this.context("status"),
-    }) as Promise<VmStatusFields>;
+      signal,
+    });
   }
 
   #debug(call: PowerCall, message: string): void {

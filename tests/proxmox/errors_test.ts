@@ -112,6 +112,16 @@ Deno.test("answerError() makes 595/596 a ConnectionError naming the node", async
   }
 });
 
+Deno.test("answerError() makes a 595 on a path with a malformed escape a ConnectionError, not a URIError", () => {
+  const error = answerError(
+    { status: 595, statusText: "No route to host", body: "" },
+    "/nodes/p%zz/lxc/101/status/start",
+    CONTEXT,
+  );
+  assert.ok(error instanceof ConnectionError);
+  assert.match(error.message, /node "p%zz"/);
+});
+
 Deno.test("answerError() makes a missing CT config a NotFoundError", async (t) => {
   const message = "Configuration file 'nodes/pve/lxc/999.conf' does not exist";
   await t.step("8.4 body", () => {

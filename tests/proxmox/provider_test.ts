@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ApiError, ConnectionError, NotFoundError, TaskError, TimeoutError } from "../../errors.ts";
+import {
+  ApiError,
+  ConnectionError,
+  NotFoundError,
+  ProviderError,
+  TaskError,
+  TimeoutError,
+} from "../../errors.ts";
 import { newProxmoxProvider, type Provider, ProxmoxClient } from "../../proxmox/mod.ts";
 import { MemoryLogger, requestLines, SECRET, setup, TOKEN_ID, until } from "./_setup.ts";
 
@@ -521,4 +528,53 @@ Deno.test("ProxmoxProvider takes deadlines beyond a timer's 24.8 days as long, n
   assert.equal(await provider.containerStatus(), "running");
   await provider.containerStop("", thirtyDays);
   assert.equal(s.fake.ct(101)?.status, "stopped");
+});
+
+Deno.test("ProxmoxProvider rejects a status/current without data with a ProviderError, never a TypeError", async (t) => {
+  const dir = new URL("../fixtures/pve/", import.meta.url);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(new URL("server.pem", dir)),
+    key: await Deno.readTextFile(new URL("server-key.pem", dir)),
+    onListen() {},
+  }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/api2/json/nodes") {
+      return Response.json({ data: [{ node: "pve", status: "online" }] });
+    }
+    if (path === "/api2/json/cluster/resources") {
+      return Response.json({
+        data: [
+          { id: "lxc/101", type: "lxc", vmid: 101, node: "pve", status: "running" },
+          { id: "qemu/100", type: "qemu", vmid: 100, node: "pve", status: "running" },
+        ],
+      });
+    }
+    if (request.method === "POST") {
+      return Response.json({ data: null, message: "already running\n" }, { status: 500 });
+    }
+    return Response.json({ data: null });
+  });
+  const client = new ProxmoxClient({
+    url: `https://127.0.0.1:${server.addr.port}`,
+    tokenId: TOKEN_ID,
+    secret: SECRET,
+    caCerts: [await Deno.readTextFile(new URL("ca.pem", dir))],
+    logger: new MemoryLogger(),
+  });
+  try {
+    for (const vmid of [101, 100]) {
+      await t.step(vmid === 101 ? "a CT" : "a VM", async () => {
+        using provider = await newProxmoxProvider("pve", vmid, { client });
+        const noStatus = (error: unknown) =>
+          error instanceof ProviderError && /PVE answered with no status/.test(error.message);
+        await assert.rejects(provider.containerStatus(), noStatus);
+        await assert.rejects(provider.containerStart(), ProviderError);
+      });
+    }
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
 });
