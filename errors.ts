@@ -20,6 +20,8 @@
  * @module
  */
 
+import { escapeControls } from "./_internal/text.ts";
+
 /** The runtime a provider talks to. */
 export type Runtime = "docker" | "proxmox";
 
@@ -87,7 +89,9 @@ export class ProviderError extends Error {
    * @param options The cause, the context of the failure, and the fix.
    */
   constructor(message: string, options?: ProviderErrorOptions) {
-    const fix = options?.fix;
+    // Messages carry server text: no control character reaches a terminal or a log line.
+    const fix = options?.fix === undefined ? undefined : escapeControls(options.fix);
+    message = escapeControls(message);
     super(fix === undefined ? message : `${message}; ${fix}`, options);
     this.name = "ProviderError";
     this.runtime = options?.runtime;
@@ -197,7 +201,7 @@ export class ApiError extends ProviderError {
     super(message, options);
     this.name = "ApiError";
     this.status = options.status;
-    this.serverMessage = options.serverMessage ?? "";
+    this.serverMessage = escapeControls(options.serverMessage ?? "");
   }
 }
 
