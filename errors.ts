@@ -20,6 +20,7 @@
  * @module
  */
 
+import { redactSecrets } from "./_internal/secrets.ts";
 import { escapeControls } from "./_internal/text.ts";
 
 /** The runtime a provider talks to. */
@@ -89,9 +90,10 @@ export class ProviderError extends Error {
    * @param options The cause, the context of the failure, and the fix.
    */
   constructor(message: string, options?: ProviderErrorOptions) {
-    // Messages carry server text: no control character reaches a terminal or a log line.
-    const fix = options?.fix === undefined ? undefined : escapeControls(options.fix);
-    message = escapeControls(message);
+    // Messages carry server text: no control character reaches a terminal or a log line,
+    // and no secret of ours that a server echoed back.
+    const fix = options?.fix === undefined ? undefined : safeText(options.fix);
+    message = safeText(message);
     super(fix === undefined ? message : `${message}; ${fix}`, options);
     this.name = "ProviderError";
     this.runtime = options?.runtime;
@@ -201,7 +203,7 @@ export class ApiError extends ProviderError {
     super(message, options);
     this.name = "ApiError";
     this.status = options.status;
-    this.serverMessage = escapeControls(options.serverMessage ?? "");
+    this.serverMessage = safeText(options.serverMessage ?? "");
   }
 }
 
@@ -343,4 +345,9 @@ export function isRetriable(error: unknown): boolean {
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.TimedOut ||
     error instanceof Deno.errors.UnexpectedEof;
+}
+
+/** Server text made fit for a message: secrets redacted, control characters escaped. */
+function safeText(text: string): string {
+  return escapeControls(redactSecrets(text));
 }

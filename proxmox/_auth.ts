@@ -11,6 +11,7 @@
  */
 
 import { raceSignal } from "../_internal/abort.ts";
+import { registerSecret } from "../_internal/secrets.ts";
 import { ApiError } from "../errors.ts";
 
 /** What a login answers (`data` of `POST /access/ticket`). */
@@ -42,6 +43,7 @@ export class TokenAuth implements Auth {
 
   constructor(tokenId: string, secret: string) {
     this.#header = `PVEAPIToken=${tokenId}=${secret}`;
+    registerSecret(secret);
   }
 
   authorize(): Promise<Authorization> {
@@ -97,6 +99,7 @@ export class TicketAuth implements Auth {
   ) {
     this.#userid = userid;
     this.#password = password;
+    registerSecret(password);
     this.#login = login;
     this.#renewAfterMs = options.renewAfterMs ?? 3_600_000;
     this.#expireAfterMs = options.expireAfterMs ?? 6_900_000;
@@ -146,6 +149,8 @@ export class TicketAuth implements Auth {
   async #start(userid: string, password: string): Promise<Session> {
     const obtainedAt = performance.now();
     const answer = await this.#login(userid, password, this.#signal);
+    registerSecret(answer.ticket, { rotating: true });
+    registerSecret(answer.CSRFPreventionToken, { rotating: true });
     this.#session = {
       ticket: answer.ticket,
       csrf: answer.CSRFPreventionToken,
