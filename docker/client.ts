@@ -7,7 +7,7 @@
  */
 
 import { withDeadline } from "../_internal/deadline.ts";
-import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
+import { errorOfKind, failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
 import { InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { checkMaxConnections } from "../_internal/validate.ts";
 import { defaultLogger, type Logger } from "../log.ts";
@@ -227,6 +227,7 @@ export class DockerClient implements Disposable {
    * @throws {TimeoutError} When the daemon does not answer within 30 s.
    * @throws {NotFoundError} When the daemon answers 404.
    * @throws {ApiError} When the daemon answers with another error; carries its status and message.
+   * Also when an answer said to be JSON is not.
    *
    * @example List the running containers
    * ```ts ignore
@@ -288,7 +289,7 @@ export class DockerClient implements Disposable {
       if (response.status < 200 || response.status > 299) {
         throw responseError(response.status, response.body, context);
       }
-      return parseAnswer(response.headers, response.body) as T;
+      return parseAnswer(response, context) as T;
     });
   }
 
@@ -312,11 +313,23 @@ export class DockerClient implements Disposable {
   }
 }
 
-function parseAnswer(headers: Headers, body: Uint8Array): unknown {
+function parseAnswer(
+  response: { status: number; headers: Headers; body: Uint8Array },
+  context: RequestContext,
+): unknown {
+  const { status, headers, body } = response;
   if (body.byteLength === 0) return undefined;
   const text = decoder.decode(body);
   if (!/\bjson\b/i.test(headers.get("content-type") ?? "")) return text;
-  return JSON.parse(text);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw errorOfKind(
+      "api",
+      `${failurePrefix(context)}: the daemon answered ${status} with a body that is not JSON`,
+      { runtime: "docker", action: "request", status, cause: error },
+    );
+  }
 }
 
 /** The transport, event stream and logger of a client, for this module's providers. */

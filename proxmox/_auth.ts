@@ -154,7 +154,10 @@ export class TicketAuth implements Auth {
     this.#session = {
       ticket: answer.ticket,
       csrf: answer.CSRFPreventionToken,
-      userid: answer.username || userid,
+      // PVE answers the user id as text; anything else (a server's odd answer) is not used.
+      userid: typeof answer.username === "string" && answer.username !== ""
+        ? answer.username
+        : userid,
       obtainedAt,
     };
     return this.#session;

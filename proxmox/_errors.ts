@@ -13,6 +13,7 @@ import {
   kindOfStatus,
   type RequestContext,
 } from "../_internal/errdefs.ts";
+import { shortJson } from "../_internal/json.ts";
 import type { ProviderError } from "../errors.ts";
 
 /** A raw answer: status, reason phrase, body text. */
@@ -38,7 +39,8 @@ export function pveMessage(answer: RawAnswer): PveMessage {
       if (typeof body.message === "string") message = body.message.trim();
       if (body.errors && typeof body.errors === "object") {
         for (const [name, text] of Object.entries(body.errors)) {
-          errors[name] = String(text).trim();
+          // PVE sends text; anything else is shown as JSON, short (String() throws on `{"toString":1}`).
+          errors[name] = typeof text === "string" ? text.trim() : shortJson(text);
         }
       }
     }

@@ -11,6 +11,7 @@
 
 import { raceSignal } from "../_internal/abort.ts";
 import { failurePrefix, type RequestContext } from "../_internal/errdefs.ts";
+import { isObject } from "../_internal/json.ts";
 import { type ApiError, NotFoundError, ProviderError } from "../errors.ts";
 import { guestLabel, type GuestType, NODE_NAME, PATHS } from "./_api.ts";
 import type { Transport } from "./_transport.ts";
@@ -42,12 +43,13 @@ export async function clusterGuests(
   });
   const guests = new Map<number, Guest>();
   for (const resource of Array.isArray(resources) ? resources : []) {
-    const { vmid, type, node } = (resource ?? {}) as Record<string, unknown>;
-    if (typeof type !== "string" || typeof node !== "string") continue;
+    const { vmid: rawVmid, type, node } = isObject(resource) ? resource : {};
+    const vmid = vmidOf(rawVmid);
+    if (vmid === undefined || typeof type !== "string" || typeof node !== "string") continue;
     if (!NODE_NAME.test(node)) {
       // It goes into request paths: checked like a node name given by a caller.
       throw new ProviderError(
-        `${failurePrefix(options.context)}: PVE named guest ${String(vmid).slice(0, 20)}'s node ${
+        `${failurePrefix(options.context)}: PVE named guest ${vmid}'s node ${
           JSON.stringify(node.slice(0, 64))
         }, which is not a node name`,
         {
@@ -57,9 +59,21 @@ export async function clusterGuests(
         },
       );
     }
-    guests.set(Number(vmid), { type, node });
+    guests.set(vmid, { type, node });
   }
   return guests;
+}
+
+/**
+ * A vmid as PVE lists it: a number, or digits (older answers). `undefined`
+ * for anything else, which names no guest.
+ *
+ * @param value The `vmid` field of an answer.
+ * @returns The vmid.
+ */
+export function vmidOf(value: unknown): number | undefined {
+  const vmid = typeof value === "string" && /^\d{1,10}$/.test(value) ? Number(value) : value;
+  return Number.isSafeInteger(vmid) && (vmid as number) >= 0 ? vmid as number : undefined;
 }
 
 /** Lookups in flight, by transport: providers created at the same time share one request. */
@@ -165,17 +179,17 @@ export async function unknownNodeError(
   signal: AbortSignal,
 ): Promise<NotFoundError | undefined> {
   const { node, vmid } = where;
-  let nodes: { node?: unknown }[] | null;
+  let nodes: unknown;
   try {
     nodes = await transport.request("GET", PATHS.nodes, {
       signal,
       context: { what: "list the cluster's nodes", action: "status", container: `${vmid}` },
-    }) as { node?: unknown }[] | null;
+    });
   } catch (error) {
     if (signal.aborted) throw error;
     return undefined;
   }
-  const names = (nodes ?? []).map((entry) => entry.node)
+  const names = (Array.isArray(nodes) ? nodes : []).map((entry) => isObject(entry) ? entry.node : 0)
     .filter((name): name is string => typeof name === "string").sort();
   if (names.length === 0 || names.includes(node)) return undefined;
   return new NotFoundError(

@@ -18,12 +18,13 @@
  */
 
 import { delay } from "../_internal/abort.ts";
+import { isObject, shortJson } from "../_internal/json.ts";
 import { WatchChannel } from "../_internal/watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
 import { nodeGuestsPath, VM_LIST_PARAMS } from "./_api.ts";
-import { clusterGuests, type Guest } from "./_locate.ts";
+import { clusterGuests, type Guest, vmidOf } from "./_locate.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
 import { vmStatusOf } from "./_vm_status.ts";
@@ -292,8 +293,13 @@ class NodePoll {
         context: { what, action: "watch" },
         retry: false,
       });
-      const listed: ListedCt[] = Array.isArray(data) ? data : [];
-      return new Map(listed.map((guest) => [Number(guest.vmid), guest]));
+      const byVmid = new Map<number, ListedCt>();
+      for (const guest of Array.isArray(data) ? data : []) {
+        // An entry that is not an object, or has no usable vmid, names no guest.
+        const vmid = isObject(guest) ? vmidOf(guest.vmid) : undefined;
+        if (vmid !== undefined) byVmid.set(vmid, guest as ListedCt);
+      }
+      return byVmid;
     } catch (error) {
       if (!signal.aborted) { for (const subscriber of subscribers) subscriber.error(error); }
       return undefined;
@@ -439,7 +445,7 @@ function unexpectedStatus(ct: WatchedCt, status: unknown): ApiError {
   return new ApiError(
     `${
       ct.type === "qemu" ? "VM" : "CT"
-    } ${ct.vmid} on node "${ct.node}" has an unexpected status: ${JSON.stringify(status)}`,
+    } ${ct.vmid} on node "${ct.node}" has an unexpected status: ${shortJson(status)}`,
     {
       runtime: "proxmox",
       action: "watch",

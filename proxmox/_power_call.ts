@@ -8,6 +8,7 @@
 
 import { delay } from "../_internal/abort.ts";
 import { backoff } from "../_internal/backoff.ts";
+import { shortJson } from "../_internal/json.ts";
 import {
   errorOfKind,
   failurePrefix,
@@ -56,7 +57,7 @@ export async function postPowerCall(
   const upid = parseUpid(data);
   if (upid !== undefined) return upid;
   throw new ProviderError(
-    `${failurePrefix(context)}: PVE answered with no task id (${JSON.stringify(data)})`,
+    `${failurePrefix(context)}: PVE answered with no task id (${shortJson(data)})`,
     { runtime: "proxmox", action: call.verb, container: `${location.vmid}` },
   );
 }

@@ -9,6 +9,7 @@
 
 import { delay } from "../_internal/abort.ts";
 import type { RequestContext } from "../_internal/errdefs.ts";
+import { isObject } from "../_internal/json.ts";
 import { nodeTasksPath, POWER_TASKS, taskStatusPath } from "./_api.ts";
 import { learnTaskEnd, type TaskChecksSeen, taskCheckTimes, type TaskEnd } from "./_timing.ts";
 import type { Transport } from "./_transport.ts";
@@ -174,11 +175,11 @@ export async function waitForTask(
     // What the check saw holds at the time it was sent, which may be a little late.
     const sent = performance.now() - start;
     const task = await transport.request("GET", taskStatusPath(upid), { signal, context }) as {
-      status?: string;
-      exitstatus?: string;
+      status?: unknown;
+      exitstatus?: unknown;
     } | null;
     if (task?.status !== "running") {
-      const exitstatus = String(task?.exitstatus ?? "");
+      const exitstatus = typeof task?.exitstatus === "string" ? task.exitstatus : "";
       if (isTaskOk(exitstatus)) ends.learn(upid, { running, done: sent });
       return exitstatus;
     }
@@ -192,6 +193,8 @@ export async function waitForTask(
 const ARCHIVE_MIN_TASKS = 3;
 /** How many of the node's latest tasks of the type the archive read asks for. */
 const ARCHIVE_TASKS = 20;
+/** Archived tasks that took this long (a day, in seconds) or longer are not estimated from. */
+const ARCHIVE_MAX_SECONDS = 86_400;
 /** The narrowest estimate taken from the archive: its end ±100 ms. */
 const ARCHIVE_MIN_HALF_WIDTH = 100;
 
@@ -241,12 +244,12 @@ export async function archiveEstimate(
   }
   const seconds: number[] = [];
   for (const task of Array.isArray(tasks) ? tasks as ArchivedTask[] : []) {
-    const { type, status, starttime, endtime } = task ?? {};
+    const { type, status, starttime, endtime } = isObject(task) ? task : {};
     if (type !== upid.type || !isTaskOk(status)) continue;
-    if (typeof starttime !== "number" || typeof endtime !== "number" || endtime < starttime) {
-      continue;
-    }
-    seconds.push(endtime - starttime);
+    if (typeof starttime !== "number" || typeof endtime !== "number") continue;
+    const took = endtime - starttime;
+    // A day and more is no power task's duration (and 1e308 - -1e308 is no number).
+    if (took >= 0 && took < ARCHIVE_MAX_SECONDS) seconds.push(took);
   }
   const n = seconds.length;
   if (n < ARCHIVE_MIN_TASKS) return undefined;
@@ -261,8 +264,8 @@ export async function archiveEstimate(
 /** One entry of `GET /nodes/{node}/tasks`. */
 export interface TaskSummary {
   type: string;
-  /** The exit status; absent while the task runs. */
-  status?: string;
+  /** The exit status (text from PVE, not checked); absent while the task runs. */
+  status?: unknown;
 }
 
 /**
@@ -282,8 +285,9 @@ export async function latestPowerTask(
     context: options.context,
     retry: options.retry,
   });
-  return (Array.isArray(tasks) ? tasks as TaskSummary[] : []).find((task) =>
-    POWER_TASKS.has(task.type)
+  // Entries that are not objects, or whose type is not text, are no power task.
+  return (Array.isArray(tasks) ? tasks as unknown[] : []).find((task): task is TaskSummary =>
+    isObject(task) && typeof task.type === "string" && POWER_TASKS.has(task.type)
   );
 }
 

@@ -268,9 +268,15 @@ export function parseEventLine(line: string, timeNano: string | undefined): Wire
   const actor = Actor as { ID?: unknown; Attributes?: unknown } | undefined;
   const id = actor?.ID ?? (message as { id?: unknown }).id;
   if (typeof id !== "string" || id === "") throw new EventFormatError("an event has no Actor.ID");
-  const nanos = timeNano ?? (typeof time === "number" ? `${Math.trunc(time)}000000000` : undefined);
+  const nanos = timeNano ?? secondsAsNanos(time);
   if (nanos === undefined) throw new EventFormatError("an event has no timeNano");
   return { id, action, attributes: stringRecord(actor?.Attributes), timeNano: nanos };
+}
+
+/** Unix seconds (`time`) as `timeNano` digits; `undefined` for a value that is no time (1e21, -5, text). */
+function secondsAsNanos(time: unknown): string | undefined {
+  if (typeof time !== "number" || !(time >= 0 && time <= Number.MAX_SAFE_INTEGER)) return undefined;
+  return `${Math.trunc(time)}000000000`;
 }
 
 /**
