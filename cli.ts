@@ -28,6 +28,7 @@ import { runCommand } from "./cli/_commands.ts";
 import { openProvider } from "./cli/_connect.ts";
 import { details, type DockerSource, ExitCode, explain } from "./cli/_errors.ts";
 import { type CliWriter, Output } from "./cli/_output.ts";
+import { jsonLine, printable, printableLines } from "./cli/_text.ts";
 import { commandHelp, HELP, USAGE } from "./cli/_usage.ts";
 import { runServe } from "./cli/_serve.ts";
 
@@ -110,7 +111,7 @@ async function run(
     parsed = parseArgs(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    stderr.line(`idlewatcher: ${error.message}`);
+    stderr.line(`idlewatcher: ${printable(error.message)}`);
     stderr.line(USAGE);
     return ExitCode.Usage;
   }
@@ -155,12 +156,13 @@ async function run(
       dockerSource: dockerSource(invocation),
     });
     if (invocation.json) {
-      stderr.line(JSON.stringify({ error: message, kind, fix, exitCode: code }));
+      stderr.line(jsonLine({ error: message, kind, fix, exitCode: code }));
     } else {
-      stderr.line(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`);
+      // The message may hold a runtime's words: no control character reaches the terminal raw.
+      stderr.line(printable(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`));
       if (code === ExitCode.Usage) stderr.line(USAGE);
     }
-    if (invocation.verbose) stderr.line(details(error));
+    if (invocation.verbose) stderr.line(printableLines(details(error)));
     return code;
   } finally {
     if (listens) Deno.removeSignalListener("SIGINT", onInterrupt);
@@ -186,7 +188,9 @@ function logger(stderr: Output, verbose: boolean): Logger {
   if (!verbose) return { debug() {}, error() {} };
   const write = (level: string, msg: string, args: unknown[]) =>
     stderr.line(
-      `${level}: ${[msg, ...args.map((arg) => formatContext(arg, msg))].join(" ").trim()}`,
+      printable(
+        `${level}: ${[msg, ...args.map((arg) => formatContext(arg, msg))].join(" ").trim()}`,
+      ),
     );
   return {
     debug: (msg, ...args) => write("debug", msg, args),

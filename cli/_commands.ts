@@ -16,6 +16,7 @@ import type { ProxmoxProvider } from "../proxmox/mod.ts";
 import type { Invocation } from "./_args.ts";
 import { ContainerRemovedError, ExitCode } from "./_errors.ts";
 import { type Output, Progress } from "./_output.ts";
+import { jsonLine, printable } from "./_text.ts";
 
 /** What a command works with. */
 export interface CommandContext {
@@ -61,7 +62,7 @@ export async function runCommand(context: CommandContext): Promise<number> {
   switch (command) {
     case "status": {
       const status = await provider.containerStatus({ signal });
-      stdout.line(json ? JSON.stringify({ container, ...guest, status }) : status);
+      stdout.line(json ? jsonLine({ container, ...guest, status }) : status);
       return ExitCode.Ok;
     }
     case "watch":
@@ -75,7 +76,7 @@ export async function runCommand(context: CommandContext): Promise<number> {
       const wasRunning = before !== "stopped";
       stdout.line(
         json
-          ? JSON.stringify({ container, ...guest, command, ok: true, wasRunning })
+          ? jsonLine({ container, ...guest, command, ok: true, wasRunning })
           : wasRunning
           ? `killed ${subject(container, guest)}`
           : `${subject(container, guest)} was not running`,
@@ -86,7 +87,7 @@ export async function runCommand(context: CommandContext): Promise<number> {
       await act(context, command);
       stdout.line(
         json
-          ? JSON.stringify({ container, ...guest, command, ok: true })
+          ? jsonLine({ container, ...guest, command, ok: true })
           : `${PAST_TENSE[command]} ${subject(container, guest)}`,
       );
       return ExitCode.Ok;
@@ -248,7 +249,7 @@ async function wait(context: CommandContext): Promise<number> {
     await Promise.all([following, reportingErrors, reading]);
   }
   stdout.line(
-    invocation.json ? JSON.stringify({ container, ...guestOf(provider), status: goal }) : goal,
+    invocation.json ? jsonLine({ container, ...guestOf(provider), status: goal }) : goal,
   );
   return ExitCode.Ok;
 }
@@ -261,11 +262,12 @@ function eventText(event: Event): string {
     exitCode === undefined || exitCode === "" ? undefined : `exit code ${exitCode}`,
   ].filter((detail) => detail !== undefined);
   const suffix = details.length === 0 ? "" : ` (${details.join(", ")})`;
-  return `${event.time.toISOString()} ${event.action} ${name}${suffix}`;
+  // Names, actions and attributes are the runtime's words: escaped, so none reaches the terminal raw.
+  return printable(`${event.time.toISOString()} ${event.action} ${name}${suffix}`);
 }
 
 function eventJson(event: Event): string {
-  return JSON.stringify({
+  return jsonLine({
     time: event.time.toISOString(),
     type: event.type,
     action: event.action,
@@ -278,11 +280,11 @@ function eventJson(event: Event): string {
 function formatWatchError(error: unknown, json: boolean): string {
   const message = error instanceof Error ? error.message : String(error);
   if (json) {
-    return JSON.stringify({
+    return jsonLine({
       time: new Date().toISOString(),
       error: message,
       kind: error instanceof Error ? error.name : typeof error,
     });
   }
-  return `idlewatcher: watch: ${message.replace(/\s*\n\s*/g, " ")}`;
+  return `idlewatcher: watch: ${printable(message.replace(/\s*\n\s*/g, " "))}`;
 }

@@ -12,6 +12,7 @@ import { ProxmoxClient, type ProxmoxConfig } from "../proxmox/mod.ts";
 import type { Output } from "./_output.ts";
 import { type DockerSource, ExitCode, explain } from "./_errors.ts";
 import { closest } from "./_suggest.ts";
+import { printable } from "./_text.ts";
 
 /** The text of `idlewatcher serve --help`. */
 export const SERVE_HELP = `idlewatcher serve: stop what nobody uses, wake it when a request comes
@@ -185,7 +186,8 @@ function lineLogger(out: Output, level: LogLevel): ServeLogger {
     const context = Object.entries(fields ?? {})
       .filter(([key, value]) => value !== undefined && key !== "error")
       .map(([key, value]) => ` ${key}=${JSON.stringify(value)}`).join("");
-    out.line(`${new Date().toISOString()} ${at.toUpperCase()} ${msg}${context}`);
+    // Container names and messages come from runtimes: escaped, one line each.
+    out.line(printable(`${new Date().toISOString()} ${at.toUpperCase()} ${msg}${context}`));
   };
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
@@ -215,7 +217,7 @@ export async function runServe(args: readonly string[], options: RunServeOptions
   try {
     flags = parseServeFlags(args, (name) => Deno.env.get(name));
   } catch (error) {
-    stderr.line(`idlewatcher: ${(error as Error).message}`);
+    stderr.line(`idlewatcher: ${printable((error as Error).message)}`);
     stderr.line("usage: idlewatcher serve [flags] (--help for more)");
     return ExitCode.Usage;
   }
@@ -250,7 +252,7 @@ export async function runServe(args: readonly string[], options: RunServeOptions
       ?.replace("--socket, --host or DOCKER_HOST", "--docker or DOCKER_HOST")
       .replace("check --host", "check --docker")
       .replace("(or --socket)", "(or --docker)");
-    stderr.line(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`);
+    stderr.line(printable(`idlewatcher: ${message}${fix === undefined ? "" : ` (fix: ${fix})`}`));
     return code;
   }
   options.onListen?.(server.addr);
