@@ -72,7 +72,7 @@ const KEEP_ALIVE = 3_000;
 /** At most this many checks fall inside a learned bracket. */
 const IN_BRACKET = 4;
 /** After this many hits in a row, the first check probes below the learned end. */
-const TRUST = 8;
+const TRUST = 4;
 /** How many of the latest waits tell whether, and how much, a task's duration varies. */
 const WINDOW = 8;
 /**
@@ -81,12 +81,16 @@ const WINDOW = 8;
  */
 const TOLERANCE = STEP;
 /**
- * Until 8 waits agree, a task may be quicker than they saw by this share of
- * its duration, a quarter as much after every wait that agrees: the checks of a learned
- * bracket reach that far below its end. PVE's start and shutdown tasks vary
- * by tens of percent from one call to the next.
+ * How much quicker than the waits saw a task may be, as a share of its
+ * duration: PVE's start and shutdown tasks vary by tens of percent from one
+ * call to the next. Until 8 waits agree, the checks of a learned bracket
+ * reach that far below its end after one wait, a quarter as far after each
+ * further wait that agrees; a wait whose first check found the task done
+ * tells of a task half that share quicker (see {@linkcode spreadOf}).
  */
 const PRIOR_SPREAD = 0.3;
+/** A learned bracket no wider than this many milliseconds knows a steady task's end closely. */
+const CLOSE = 2 * STEP;
 /** How many checks spread over the durations seen of a task whose duration varies. */
 const IN_SPREAD = 7;
 
@@ -102,7 +106,7 @@ const IN_SPREAD = 7;
  *   after its end. Until 8 waits agree, the bracket reaches 30% below `done`
  *   after one wait, 7.5% after two, and so on, so that a quicker task is
  *   found soon and tells that the duration varies.
- * - After 8 hits in a row: first a probe below `done` (by a tenth of it, at
+ * - After 4 hits in a row: first a probe below `done` (by a tenth of it, at
  *   least 40 ms, doubling while probes keep finding the task done). A probe
  *   that finds the task running costs one request and no latency.
  * - Waits that disagree (the duration varies): 7 checks over the durations
@@ -168,8 +172,9 @@ interface Stretch {
  * brackets, give or take {@linkcode TOLERANCE}).
  *
  * Each wait tells a duration: the middle of its bracket; or, when its first
- * check found the task done (the check came too late to tell), that check
- * less half the margin below. The margin is the mean gap between durations
+ * check found the task done (the check came too late to tell how much
+ * earlier the task ended), that check less half the margin or 15% of it,
+ * whichever is more. The margin is the mean gap between durations
  * seen ((longest − shortest) / (count − 1)), at least 20 ms. Each duration
  * spreads half its weight down to the next shorter one and half up to the
  * next longer one; the shortest and the longest spread by the margin
@@ -186,7 +191,9 @@ function spreadOf(seen: readonly TaskChecksSeen[]): Stretch[] | undefined {
   const middles = seen.map((s) => s.running === undefined ? s.done : (s.running + s.done) / 2);
   const margin = Math.max(STEP, (Math.max(...middles) - Math.min(...middles)) / (n - 1));
   const durations = seen.map((s, i) =>
-    s.running === undefined ? Math.max(STEP, s.done - margin / 2) : middles[i]
+    s.running === undefined
+      ? Math.max(STEP, s.done - Math.max(margin, s.done * PRIOR_SPREAD) / 2)
+      : middles[i]
   ).sort((a, b) => a - b);
   const half = 1 / (2 * n);
   return durations.flatMap((duration, i) => [
@@ -243,7 +250,11 @@ function spreadChecks(stretches: readonly Stretch[]): number[] {
  * Folds what one wait saw into what earlier waits learned: the latest 8
  * waits, and a bracket of the end that waits which agree narrow. Brackets
  * that agree are intersected; when they do not, the new one replaces the
- * old (and the waits seen tell that the duration varies).
+ * old (and the waits seen tell that the duration varies). A wait whose
+ * first check found the task done is kept with the learned bracket's start
+ * while the waits agree on an end known within 40 ms: that check came where
+ * a steady task was due, so one slow task among steady ones does not make
+ * the next waits look for quicker ones.
  *
  * @param learned What earlier waits learned; `undefined` when nothing.
  * @param seen The checks of the wait that just ended (the task ended OK).
@@ -258,7 +269,15 @@ export function learnTaskEnd(learned: TaskEnd | undefined, seen: TaskChecksSeen)
     const upper = Math.min(seen.done, learned.done);
     if (lower < upper) bracket = { running: lower, done: upper };
   }
-  const wait = seen.running === undefined ? { done: seen.done } : { running, done: seen.done };
+  // A first check that found the task done tells no start of its own; while waits agree on one
+  // duration and learned its end within 40 ms, the learned bracket's start is that task's too.
+  const steady = learned !== undefined && learned.done - learned.running <= CLOSE &&
+    (learned.seen === undefined || spreadOf(learned.seen) === undefined);
+  const wait = seen.running !== undefined
+    ? { running, done: seen.done }
+    : steady && bracket.running > 0
+    ? { running: bracket.running, done: seen.done }
+    : { done: seen.done };
   const latest = [...(learned?.seen ?? []), wait].slice(-WINDOW);
   return { ...bracket, hits, seen: latest };
 }
