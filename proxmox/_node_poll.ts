@@ -8,19 +8,24 @@
 import { delay } from "../_internal/abort.ts";
 import { Action } from "../events/mod.ts";
 import { nodeGuestsPath, VM_LIST_PARAMS } from "./_api.ts";
-import { type PowerState, type Subscriber, unexpectedStatus } from "./_guest_watch.ts";
+import {
+  type ChangeTeller,
+  ctChangeTeller,
+  type KnownGuest,
+  type ListedGuest,
+  tellVmChange,
+} from "./_guest_changes.ts";
+import { type Subscriber, unexpectedStatus } from "./_guest_watch.ts";
 import { clusterGuests, type Guest } from "./_locate.ts";
-import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
-import { vmStatusOf } from "./_vm_status.ts";
 
-interface ListedCt {
-  vmid: number | string;
-  status?: string;
-  name?: string;
-  qmpstatus?: string;
-  lock?: string;
-  template?: number | boolean;
+/** Finds the node of a guest of a kind in the cluster; `undefined` when the cluster has none. */
+type NodeLookup = (vmid: number, type: string) => Promise<string | undefined>;
+
+/** One poll: what ends it, and its one cluster lookup for the guests it misses. */
+interface Round {
+  signal: AbortSignal;
+  nodeOf: NodeLookup;
 }
 
 /** What a node's poll tells its owner. */
@@ -86,11 +91,8 @@ export class NodePoll {
    * gone from the cluster (destroyed: the watch ends). A CT the cluster
    * still places here is on its way: the next poll sees it.
    */
-  async #lost(
-    subscriber: Subscriber,
-    nodeOf: (vmid: number, type: string) => Promise<string | undefined>,
-    signal: AbortSignal,
-  ): Promise<void> {
+  async #lost(subscriber: Subscriber, round: Round): Promise<void> {
+    const { signal, nodeOf } = round;
     let node: string | undefined;
     try {
       node = await nodeOf(subscriber.ct.vmid, subscriber.ct.type ?? "lxc");
@@ -113,10 +115,10 @@ export class NodePoll {
     for (const subscriber of this.#subscribers) {
       (subscriber.ct.type === "qemu" ? vms : cts).push(subscriber);
     }
-    const nodeOf = guestNodeLookup(this.#transport, signal);
+    const round: Round = { signal, nodeOf: guestNodeLookup(this.#transport, signal) };
     await Promise.all([
-      cts.length > 0 ? this.#pollCts(cts, nodeOf, signal) : undefined,
-      vms.length > 0 ? this.#pollVms(vms, nodeOf, signal) : undefined,
+      cts.length > 0 ? this.#pollKind("lxc", cts, round) : undefined,
+      vms.length > 0 ? this.#pollKind("qemu", vms, round) : undefined,
     ]);
   }
 
@@ -125,7 +127,7 @@ export class NodePoll {
     kind: "lxc" | "qemu",
     subscribers: Subscriber[],
     signal: AbortSignal,
-  ): Promise<Map<number, ListedCt> | undefined> {
+  ): Promise<Map<number, ListedGuest> | undefined> {
     const path = nodeGuestsPath(this.#node, kind);
     const what = `list the ${kind === "qemu" ? "VMs" : "CTs"} of node "${this.#node}"`;
     try {
@@ -135,7 +137,7 @@ export class NodePoll {
         context: { what, action: "watch" },
         retry: false,
       });
-      const listed: ListedCt[] = Array.isArray(data) ? data : [];
+      const listed: ListedGuest[] = Array.isArray(data) ? data : [];
       return new Map(listed.map((guest) => [Number(guest.vmid), guest]));
     } catch (error) {
       if (!signal.aborted) { for (const subscriber of subscribers) subscriber.error(error); }
@@ -144,104 +146,28 @@ export class NodePoll {
   }
 
   /**
-   * The VMs' changes, from the list alone: into `running` from `paused` is
-   * an unpause, else a start; into `paused` a pause; into `stopped` a stop;
-   * into `error` (a failed or panicked guest) a death.
+   * Lists the node's guests of one kind and tells each watch of that kind
+   * what changed: a guest missing from the list is looked for in the
+   * cluster; one with a status no watch knows is an error.
    */
-  async #pollVms(
-    subscribers: Subscriber[],
-    nodeOf: (vmid: number, type: string) => Promise<string | undefined>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const byVmid = await this.#list("qemu", subscribers, signal);
+  async #pollKind(kind: "lxc" | "qemu", subscribers: Subscriber[], round: Round): Promise<void> {
+    const { signal } = round;
+    const byVmid = await this.#list(kind, subscribers, signal);
     if (byVmid === undefined) return;
+    const tell: ChangeTeller = kind === "qemu"
+      ? tellVmChange
+      : ctChangeTeller(this.#transport, this.#node, signal);
     await Promise.all(subscribers.map(async (subscriber) => {
       const { ct } = subscriber;
       if (subscriber.ended) return;
       const found = byVmid.get(ct.vmid);
-      if (found === undefined) return await this.#lost(subscriber, nodeOf, signal);
+      if (found === undefined) return await this.#lost(subscriber, round);
       if (typeof found.name === "string" && found.name) ct.name = found.name;
       if (found.status !== "running" && found.status !== "stopped") {
         subscriber.error(unexpectedStatus(ct, found.status));
         return;
       }
-      const state: PowerState = vmStatusOf(found);
-      const last = subscriber.last;
-      subscriber.last = state;
-      if (last === undefined || last === state) return;
-      subscriber.event(
-        state === "running"
-          ? (last === "paused" ? Action.ContainerUnpause : Action.ContainerStart)
-          : state === "paused"
-          ? Action.ContainerPause
-          : state === "stopped"
-          ? Action.ContainerStop
-          : Action.ContainerDie,
-      );
-    }));
-  }
-
-  async #pollCts(
-    subscribers: Subscriber[],
-    nodeOf: (vmid: number, type: string) => Promise<string | undefined>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const byVmid = await this.#list("lxc", subscribers, signal);
-    if (byVmid === undefined) return;
-    const lookups = new Map<number, Promise<TaskSummary | undefined>>();
-    const latestTask = (vmid: number) => {
-      let lookup = lookups.get(vmid);
-      if (lookup === undefined) {
-        lookup = latestPowerTask(this.#transport, this.#node, vmid, {
-          signal,
-          context: {
-            what: `read the tasks of CT ${vmid} on node "${this.#node}"`,
-            action: "watch",
-          },
-          retry: false,
-        });
-        lookups.set(vmid, lookup);
-      }
-      return lookup;
-    };
-    await Promise.all(subscribers.map(async (subscriber) => {
-      const { ct } = subscriber;
-      if (subscriber.ended) return;
-      const found = byVmid.get(ct.vmid);
-      if (found === undefined) return await this.#lost(subscriber, nodeOf, signal);
-      if (typeof found.name === "string" && found.name) ct.name = found.name;
-      if (found.status !== "running" && found.status !== "stopped") {
-        subscriber.error(unexpectedStatus(ct, found.status));
-        return;
-      }
-      const running = found.status === "running";
-      if (subscriber.last === undefined) {
-        subscriber.last = running ? "running" : "stopped";
-        return;
-      }
-      if (running === (subscriber.last === "running")) return;
-      if (running) {
-        // Up again: a resume when the watch saw the CT suspended, a start otherwise. No task read.
-        const action = subscriber.last === "paused"
-          ? Action.ContainerUnpause
-          : Action.ContainerStart;
-        subscriber.last = "running";
-        subscriber.event(action);
-        return;
-      }
-      // Down: a suspend (CRIU checkpoint) leaves the CT stopped too; its latest task tells.
-      let task: TaskSummary | undefined;
-      try {
-        task = await latestTask(ct.vmid);
-      } catch (error) {
-        if (signal.aborted) return;
-        subscriber.error(error);
-      }
-      const suspended = task?.type === "vzsuspend" &&
-        (task.status === undefined || isTaskOk(task.status));
-      const action = suspended ? Action.ContainerPause : Action.ContainerStop;
-      subscriber.last = suspended ? "paused" : "stopped";
-      subscriber.event(action);
+      await tell(subscriber, found as KnownGuest);
     }));
   }
 }
@@ -254,7 +180,7 @@ export class NodePoll {
 function guestNodeLookup(
   transport: Transport,
   signal: AbortSignal,
-): (vmid: number, type: string) => Promise<string | undefined> {
+): NodeLookup {
   let guests: Promise<Map<number, Guest>> | undefined;
   return async (vmid, type) => {
     guests ??= clusterGuests(transport, {
