@@ -9,7 +9,7 @@
  */
 
 import { Action } from "../events/mod.ts";
-import type { PowerState, Subscriber } from "./_guest_watch.ts";
+import type { GuestWatch, PowerState } from "./_guest_watch.ts";
 import { isTaskOk, latestPowerTask, type TaskSummary } from "./_tasks.ts";
 import type { Transport } from "./_transport.ts";
 import { vmStatusOf } from "./_vm_status.ts";
@@ -28,7 +28,7 @@ export interface ListedGuest {
 export type KnownGuest = ListedGuest & { status: "running" | "stopped" };
 
 /** Tells one watch what its guest's entry changed, if anything. */
-export type ChangeTeller = (subscriber: Subscriber, listed: KnownGuest) => void | Promise<void>;
+export type ChangeTeller = (watch: GuestWatch, listed: KnownGuest) => void | Promise<void>;
 
 /**
  * A VM's change, from its entry alone: into `running` from `paused` is an
@@ -36,12 +36,12 @@ export type ChangeTeller = (subscriber: Subscriber, listed: KnownGuest) => void 
  * `error` (a failed or panicked guest) a death. The first entry is the
  * baseline: no event.
  */
-export function tellVmChange(subscriber: Subscriber, listed: KnownGuest): void {
+export function tellVmChange(watch: GuestWatch, listed: KnownGuest): void {
   const state: PowerState = vmStatusOf(listed);
-  const last = subscriber.last;
-  subscriber.last = state;
+  const last = watch.last;
+  watch.last = state;
   if (last === undefined || last === state) return;
-  subscriber.event(
+  watch.event(
     state === "running"
       ? (last === "paused" ? Action.ContainerUnpause : Action.ContainerStart)
       : state === "paused"
@@ -64,30 +64,30 @@ export function ctChangeTeller(
   signal: AbortSignal,
 ): ChangeTeller {
   const latestTask = latestTaskReads(transport, node, signal);
-  return async (subscriber, listed) => {
+  return async (watch, listed) => {
     const running = listed.status === "running";
-    if (subscriber.last === undefined) {
-      subscriber.last = running ? "running" : "stopped";
+    if (watch.last === undefined) {
+      watch.last = running ? "running" : "stopped";
       return;
     }
-    if (running === (subscriber.last === "running")) return;
+    if (running === (watch.last === "running")) return;
     if (running) {
-      const action = subscriber.last === "paused" ? Action.ContainerUnpause : Action.ContainerStart;
-      subscriber.last = "running";
-      subscriber.event(action);
+      const action = watch.last === "paused" ? Action.ContainerUnpause : Action.ContainerStart;
+      watch.last = "running";
+      watch.event(action);
       return;
     }
     let task: TaskSummary | undefined;
     try {
-      task = await latestTask(subscriber.ct.vmid);
+      task = await latestTask(watch.guest.vmid);
     } catch (error) {
       if (signal.aborted) return;
-      subscriber.error(error);
+      watch.error(error);
     }
     const suspended = task?.type === "vzsuspend" &&
       (task.status === undefined || isTaskOk(task.status));
-    subscriber.last = suspended ? "paused" : "stopped";
-    subscriber.event(suspended ? Action.ContainerPause : Action.ContainerStop);
+    watch.last = suspended ? "paused" : "stopped";
+    watch.event(suspended ? Action.ContainerPause : Action.ContainerStop);
   };
 }
 

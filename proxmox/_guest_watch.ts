@@ -9,15 +9,16 @@ import { WatchChannel } from "../_internal/watch_channel.ts";
 import { ApiError, ProviderError } from "../errors.ts";
 import { Action, type Event, EventType } from "../events/mod.ts";
 import type { WatchStreams } from "../provider.ts";
+import { guestLabel, type GuestType } from "./_api.ts";
 
 /** The guest a watch is about. */
-export interface WatchedCt {
+export interface WatchedGuest {
   node: string;
   vmid: number;
   /** The guest's name when the watch starts; kept up to date from the polls. */
   name: string;
   /** `lxc` (the default) or `qemu`. */
-  type?: "lxc" | "qemu";
+  type?: GuestType;
 }
 
 /** How many events, and how many errors, wait unread at most; beyond, they are dropped and counted. */
@@ -30,8 +31,8 @@ export interface WatchBuffers {
 export type PowerState = "running" | "stopped" | "paused" | "error";
 
 /** One watch: its streams, and what its consumer last heard. */
-export class Subscriber {
-  readonly ct: WatchedCt;
+export class GuestWatch {
+  readonly guest: WatchedGuest;
   /** The state last reported; `undefined` until the first poll (the baseline). */
   last: PowerState | undefined;
   #channel: WatchChannel;
@@ -40,21 +41,25 @@ export class Subscriber {
   #ended = false;
 
   constructor(
-    ct: WatchedCt,
+    guest: WatchedGuest,
     buffers: WatchBuffers,
     signal: AbortSignal | undefined,
     onEnd: () => void,
   ) {
-    this.ct = ct;
+    this.guest = guest;
     this.#signal = signal;
     this.#onEnd = onEnd;
     const error = (message: string) =>
-      new ProviderError(message, { runtime: "proxmox", action: "watch", container: `${ct.vmid}` });
+      new ProviderError(message, {
+        runtime: "proxmox",
+        action: "watch",
+        container: `${guest.vmid}`,
+      });
     this.#channel = new WatchChannel({
       eventCapacity: buffers.events,
       errorCapacity: buffers.errors,
       onCancel: () => this.end(),
-      forceReload: () => toEvent(ct, Action.ForceReload),
+      forceReload: () => toEvent(guest, Action.ForceReload),
       droppedEvents: (count) =>
         error(
           `dropped ${count} event${count === 1 ? "" : "s"} the consumer did not read in time; ` +
@@ -75,7 +80,7 @@ export class Subscriber {
   }
 
   event(action: Action): void {
-    this.#channel.pushEvent(toEvent(this.ct, action));
+    this.#channel.pushEvent(toEvent(this.guest, action));
   }
 
   error(error: unknown): void {
@@ -92,28 +97,31 @@ export class Subscriber {
   };
 }
 
-function toEvent(ct: WatchedCt, action: Action): Event {
+function toEvent(guest: WatchedGuest, action: Action): Event {
   return {
     type: EventType.Proxmox,
-    actorId: String(ct.vmid),
-    actorName: ct.name,
-    actorAttributes: { node: ct.node },
+    actorId: String(guest.vmid),
+    actorName: guest.name,
+    actorAttributes: { node: guest.node },
     action,
     time: new Date(),
   };
 }
 
-export function unexpectedStatus(ct: WatchedCt, status: unknown): ApiError {
+export function unexpectedStatus(guest: WatchedGuest, status: unknown): ApiError {
   return new ApiError(
-    `${
-      ct.type === "qemu" ? "VM" : "CT"
-    } ${ct.vmid} on node "${ct.node}" has an unexpected status: ${JSON.stringify(status)}`,
+    `${labelOf(guest)} on node "${guest.node}" has an unexpected status: ${JSON.stringify(status)}`,
     {
       runtime: "proxmox",
       action: "watch",
-      container: String(ct.vmid),
+      container: String(guest.vmid),
       status: 200,
       serverMessage: "",
     },
   );
+}
+
+/** `CT 101` or `VM 100`: how messages name the watched guest. */
+export function labelOf(guest: WatchedGuest): string {
+  return guestLabel({ vmid: guest.vmid, type: guest.type ?? "lxc" });
 }

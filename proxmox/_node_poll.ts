@@ -15,7 +15,7 @@ import {
   type ListedGuest,
   tellVmChange,
 } from "./_guest_changes.ts";
-import { type Subscriber, unexpectedStatus } from "./_guest_watch.ts";
+import { type GuestWatch, unexpectedStatus } from "./_guest_watch.ts";
 import { clusterGuests, type Guest } from "./_locate.ts";
 import type { Transport } from "./_transport.ts";
 
@@ -32,8 +32,8 @@ interface Round {
 export interface NodePollHooks {
   /** The poll has no watch left and stopped. */
   onIdle(): void;
-  /** A watched CT is on another node now. */
-  onMoved(subscriber: Subscriber, node: string): void;
+  /** A watched guest is on another node now. */
+  onMoved(watch: GuestWatch, node: string): void;
 }
 
 /** Polls one node once per interval while it has watches. */
@@ -41,7 +41,7 @@ export class NodePoll {
   #node: string;
   #transport: Transport;
   #intervalMs: number;
-  #subscribers = new Set<Subscriber>();
+  #watches = new Set<GuestWatch>();
   #stop = new AbortController();
   #hooks: NodePollHooks;
   #running = false;
@@ -53,8 +53,8 @@ export class NodePoll {
     this.#hooks = hooks;
   }
 
-  add(subscriber: Subscriber): void {
-    this.#subscribers.add(subscriber);
+  add(watch: GuestWatch): void {
+    this.#watches.add(watch);
     if (!this.#running && !this.#stop.signal.aborted) {
       this.#running = true;
       this.#run().catch((error) => {
@@ -64,16 +64,16 @@ export class NodePoll {
     }
   }
 
-  /** Stops polling for `subscriber`; the poll closes with its last watch. */
-  remove(subscriber: Subscriber): void {
-    if (this.#subscribers.delete(subscriber) && this.#subscribers.size === 0) this.close();
+  /** Stops polling for `watch`; the poll closes with its last watch. */
+  remove(watch: GuestWatch): void {
+    if (this.#watches.delete(watch) && this.#watches.size === 0) this.close();
   }
 
   close(): void {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
     this.#hooks.onIdle();
-    for (const subscriber of [...this.#subscribers]) subscriber.end();
+    for (const watch of [...this.#watches]) watch.end();
   }
 
   async #run(): Promise<void> {
@@ -91,29 +91,29 @@ export class NodePoll {
    * gone from the cluster (destroyed: the watch ends). A CT the cluster
    * still places here is on its way: the next poll sees it.
    */
-  async #lost(subscriber: Subscriber, round: Round): Promise<void> {
+  async #lost(watch: GuestWatch, round: Round): Promise<void> {
     const { signal, nodeOf } = round;
     let node: string | undefined;
     try {
-      node = await nodeOf(subscriber.ct.vmid, subscriber.ct.type ?? "lxc");
+      node = await nodeOf(watch.guest.vmid, watch.guest.type ?? "lxc");
     } catch (error) {
-      if (!signal.aborted) subscriber.error(error);
+      if (!signal.aborted) watch.error(error);
       return;
     }
     if (node === undefined) {
-      subscriber.event(Action.ContainerDestroy);
-      subscriber.end();
+      watch.event(Action.ContainerDestroy);
+      watch.end();
     } else if (node !== this.#node) {
-      this.#hooks.onMoved(subscriber, node);
+      this.#hooks.onMoved(watch, node);
     }
   }
 
   /** One poll: the node's CT list and VM list, each only when a watch needs it. */
   async #poll(signal: AbortSignal): Promise<void> {
-    const cts: Subscriber[] = [];
-    const vms: Subscriber[] = [];
-    for (const subscriber of this.#subscribers) {
-      (subscriber.ct.type === "qemu" ? vms : cts).push(subscriber);
+    const cts: GuestWatch[] = [];
+    const vms: GuestWatch[] = [];
+    for (const watch of this.#watches) {
+      (watch.guest.type === "qemu" ? vms : cts).push(watch);
     }
     const round: Round = { signal, nodeOf: guestNodeLookup(this.#transport, signal) };
     await Promise.all([
@@ -125,7 +125,7 @@ export class NodePoll {
   /** Lists the node's guests of one kind; `undefined` (errors told) when it fails. */
   async #list(
     kind: "lxc" | "qemu",
-    subscribers: Subscriber[],
+    watches: GuestWatch[],
     signal: AbortSignal,
   ): Promise<Map<number, ListedGuest> | undefined> {
     const path = nodeGuestsPath(this.#node, kind);
@@ -140,7 +140,7 @@ export class NodePoll {
       const listed: ListedGuest[] = Array.isArray(data) ? data : [];
       return new Map(listed.map((guest) => [Number(guest.vmid), guest]));
     } catch (error) {
-      if (!signal.aborted) { for (const subscriber of subscribers) subscriber.error(error); }
+      if (!signal.aborted) { for (const watch of watches) watch.error(error); }
       return undefined;
     }
   }
@@ -150,24 +150,24 @@ export class NodePoll {
    * what changed: a guest missing from the list is looked for in the
    * cluster; one with a status no watch knows is an error.
    */
-  async #pollKind(kind: "lxc" | "qemu", subscribers: Subscriber[], round: Round): Promise<void> {
+  async #pollKind(kind: "lxc" | "qemu", watches: GuestWatch[], round: Round): Promise<void> {
     const { signal } = round;
-    const byVmid = await this.#list(kind, subscribers, signal);
+    const byVmid = await this.#list(kind, watches, signal);
     if (byVmid === undefined) return;
     const tell: ChangeTeller = kind === "qemu"
       ? tellVmChange
       : ctChangeTeller(this.#transport, this.#node, signal);
-    await Promise.all(subscribers.map(async (subscriber) => {
-      const { ct } = subscriber;
-      if (subscriber.ended) return;
-      const found = byVmid.get(ct.vmid);
-      if (found === undefined) return await this.#lost(subscriber, round);
-      if (typeof found.name === "string" && found.name) ct.name = found.name;
+    await Promise.all(watches.map(async (watch) => {
+      const { guest } = watch;
+      if (watch.ended) return;
+      const found = byVmid.get(guest.vmid);
+      if (found === undefined) return await this.#lost(watch, round);
+      if (typeof found.name === "string" && found.name) guest.name = found.name;
       if (found.status !== "running" && found.status !== "stopped") {
-        subscriber.error(unexpectedStatus(ct, found.status));
+        watch.error(unexpectedStatus(guest, found.status));
         return;
       }
-      await tell(subscriber, found as KnownGuest);
+      await tell(watch, found as KnownGuest);
     }));
   }
 }

@@ -18,7 +18,7 @@
  */
 
 import type { WatchStreams } from "../provider.ts";
-import { Subscriber, type WatchBuffers, type WatchedCt } from "./_guest_watch.ts";
+import { GuestWatch, labelOf, type WatchBuffers, type WatchedGuest } from "./_guest_watch.ts";
 import { NodePoll } from "./_node_poll.ts";
 import type { Transport } from "./_transport.ts";
 
@@ -39,18 +39,18 @@ export class StatusPoller {
   }
 
   /**
-   * Starts a watch of `ct`; it ends when `signal` aborts, when a reader
+   * Starts a watch of `guest`; it ends when `signal` aborts, when a reader
    * cancels either stream, on `close()`, or after the CT vanished from the
    * cluster (a CT migrated to another node is followed there). After
    * `close()`, the watch is over at once: both streams are closed.
    */
-  watch(ct: WatchedCt, signal?: AbortSignal): WatchStreams {
-    const subscriber = new Subscriber({ ...ct }, this.#buffers, signal, () => {
-      this.#nodes.get(subscriber.ct.node)?.remove(subscriber);
+  watch(guest: WatchedGuest, signal?: AbortSignal): WatchStreams {
+    const watch = new GuestWatch({ ...guest }, this.#buffers, signal, () => {
+      this.#nodes.get(watch.guest.node)?.remove(watch);
     });
-    if (this.#closed || signal?.aborted) subscriber.end();
-    else this.#pollOf(ct.node).add(subscriber);
-    return subscriber.streams;
+    if (this.#closed || signal?.aborted) watch.end();
+    else this.#pollOf(guest.node).add(watch);
+    return watch.streams;
   }
 
   /** Ends every watch and any later one; polling stops. */
@@ -64,23 +64,21 @@ export class StatusPoller {
     if (poll === undefined) {
       poll = new NodePoll(node, this.#transport, this.#intervalMs, {
         onIdle: () => this.#nodes.delete(node),
-        onMoved: (subscriber, to) => this.#move(subscriber, to),
+        onMoved: (watch, to) => this.#move(watch, to),
       });
       this.#nodes.set(node, poll);
     }
     return poll;
   }
 
-  /** Hands a watch to the poll of the node its CT moved to. */
-  #move(subscriber: Subscriber, node: string): void {
+  /** Hands a watch to the poll of the node its guest moved to. */
+  #move(watch: GuestWatch, node: string): void {
     this.#transport.config.logger.debug(
-      `${
-        subscriber.ct.type === "qemu" ? "VM" : "CT"
-      } ${subscriber.ct.vmid} moved from node "${subscriber.ct.node}" to "${node}"`,
-      { container: `${subscriber.ct.vmid}`, action: "watch" },
+      `${labelOf(watch.guest)} moved from node "${watch.guest.node}" to "${node}"`,
+      { container: `${watch.guest.vmid}`, action: "watch" },
     );
-    this.#nodes.get(subscriber.ct.node)?.remove(subscriber);
-    subscriber.ct.node = node;
-    this.#pollOf(node).add(subscriber);
+    this.#nodes.get(watch.guest.node)?.remove(watch);
+    watch.guest.node = node;
+    this.#pollOf(node).add(watch);
   }
 }
