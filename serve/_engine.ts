@@ -10,7 +10,8 @@
  */
 
 import { AmbiguousInstanceError, UnknownGroupError, UnknownInstanceError } from "./_errors.ts";
-import { Instance, type InstanceHooks, messageOf } from "./_instance.ts";
+import { Instance, type InstanceHooks } from "./_instance.ts";
+import { messageOf } from "./_message.ts";
 import { ServeMetrics } from "./_metrics.ts";
 import type { InstanceInfo, Runtime, RuntimeChange, ServeLogger } from "./_model.ts";
 import { type SavedSession, SessionStore } from "./_session_store.ts";

@@ -9,17 +9,15 @@
 import { type Event, isStartAction, isStopAction } from "../events/mod.ts";
 import type { ContainerStatus, Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
+import { apiStatusOf, type InstanceApiStatus } from "./_api_status.ts";
+import { followEvents } from "./_follow_events.ts";
 import type { Health, InstanceInfo, Runtime, ServeLogger } from "./_model.ts";
-import { messageOf, PowerCalls } from "./_power.ts";
+import { messageOf } from "./_message.ts";
+import { PowerCalls } from "./_power.ts";
 import { ReadinessChecks } from "./_readiness.ts";
-
-export { messageOf } from "./_power.ts";
 
 /** A timer can wait at most this long; longer sessions re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The status of an instance in Sablier's answers. */
-export type InstanceApiStatus = "ready" | "starting" | "stopped" | "error";
 
 /** What an instance needs from the engine. */
 export interface InstanceHooks {
@@ -314,43 +312,4 @@ export class Instance {
       this.#wakeStartedAt = undefined;
     }
   }
-}
-
-/** Feeds the provider's `watch()` into the instance until its life ends. */
-function followEvents(instance: Instance, options: { logger: ServeLogger; signal: AbortSignal }) {
-  const { logger, signal } = options;
-  const context = { instance: instance.key };
-  (async () => {
-    const provider = await instance.provider();
-    const { events, errors } = provider.watch({ signal });
-    const report = (error: Error) =>
-      logger.debug(`watch of ${instance.name}: ${error.message}`, context);
-    errors.pipeTo(new WritableStream({ write: report }), { signal }).catch(() => {});
-    for await (const event of events) instance.onEvent(event);
-  })().catch((error) => {
-    if (!signal.aborted) {
-      logger.error(`Cannot watch ${instance.name}: ${messageOf(error)}`, context);
-    }
-  });
-}
-
-/** An instance's status in Sablier's words, and why it is not ready when known. */
-function apiStatusOf(
-  instance: Instance,
-  waking: boolean,
-): { status: InstanceApiStatus; message?: string } {
-  if (instance.ready) return { status: "ready" };
-  if (instance.error !== undefined && !waking) return { status: "error", message: instance.error };
-  if (instance.status === "error") {
-    return { status: "error", message: "the runtime reports an error state" };
-  }
-  if (instance.status === "running" || waking) {
-    if (
-      instance.status === "running" && instance.info.healthcheck && instance.health === "unhealthy"
-    ) {
-      return { status: "starting", message: "running but not healthy yet" };
-    }
-    return { status: "starting" };
-  }
-  return { status: "stopped" };
 }

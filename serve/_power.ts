@@ -10,6 +10,7 @@
 
 import type { ContainerStatus, Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
+import { messageOf } from "./_message.ts";
 import type { InstanceInfo, ServeLogger } from "./_model.ts";
 
 /** The deadline of a start, an unpause or a pause (a stop adds its own timeout). */
@@ -178,14 +179,4 @@ export class PowerCalls {
       target.changed();
     }
   }
-}
-
-/**
- * Gives the message of an error, without its stack.
- *
- * @param error Anything thrown.
- * @returns Its message.
- */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
