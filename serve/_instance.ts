@@ -15,9 +15,7 @@ import type { Health, InstanceInfo, Runtime, ServeLogger } from "./_model.ts";
 import { messageOf } from "./_message.ts";
 import { PowerCalls } from "./_power.ts";
 import { ReadinessChecks } from "./_readiness.ts";
-
-/** A timer can wait at most this long; longer sessions re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { SessionTimer } from "./_session_timer.ts";
 
 /** What an instance needs from the engine. */
 export interface InstanceHooks {
@@ -51,16 +49,14 @@ export class Instance {
   status: ContainerStatus;
   /** The last health seen. */
   health: Health | undefined;
-  /** When its session ends, in ms since the epoch (0: none). */
-  sessionUntil = 0;
   /** Why the last wake failed, until the next wake. */
   error: string | undefined;
   #hooks: InstanceHooks;
   #readiness: ReadinessChecks;
   #power: PowerCalls;
   #provider: Promise<Provider> | undefined;
+  #session: SessionTimer;
   #wakeStartedAt: number | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #life = new AbortController();
 
   /**
@@ -86,6 +82,14 @@ export class Instance {
       },
       signal: this.#life.signal,
     });
+    this.#session = new SessionTimer({
+      now: hooks.now,
+      ended: () => {
+        hooks.sessionEnded(this);
+        this.sleep();
+      },
+      signal: this.#life.signal,
+    });
     this.#power = new PowerCalls(this, {
       metrics: hooks.metrics,
       logger: hooks.logger,
@@ -105,9 +109,14 @@ export class Instance {
       this.#readiness.passed;
   }
 
+  /** When its session ends, in ms since the epoch (0: none). */
+  get sessionUntil(): number {
+    return this.#session.until;
+  }
+
   /** Whether its session has not ended. */
   get inSession(): boolean {
-    return this.sessionUntil > this.#hooks.now();
+    return this.#session.active;
   }
 
   /** Its status in Sablier's words, and a message when not ready. */
@@ -122,12 +131,7 @@ export class Instance {
    * @returns Whether the end moved.
    */
   extend(until: number): boolean {
-    if (until <= this.sessionUntil) return false;
-    this.sessionUntil = until;
-    // A timer set for an earlier end re-arms itself when it fires: one timer
-    // call per session end reached, not per request.
-    if (this.#timer === undefined) this.#arm();
-    return true;
+    return this.#session.extend(until);
   }
 
   /** Wakes the instance unless it is ready or a wake is under way: one start for any number of callers. */
@@ -233,7 +237,7 @@ export class Instance {
   /** Ends the watch and the timers and releases the provider. Pending calls are aborted. */
   async close(): Promise<void> {
     this.#life.abort();
-    clearTimeout(this.#timer);
+    this.#session.close();
     await this.#power.close();
     const provider = await this.#provider?.catch(() => undefined);
     provider?.close();
@@ -279,25 +283,6 @@ export class Instance {
   changed(): void {
     if (this.status === "running") this.#checkReadiness();
     this.#hooks.changed(this);
-  }
-
-  /** Arms the session timer for the current end. */
-  #arm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#life.signal.aborted) return;
-    const wait = Math.min(MAX_TIMER_MS, Math.max(0, this.sessionUntil - this.#hooks.now()));
-    this.#timer = setTimeout(() => this.#expire(), wait);
-  }
-
-  #expire(): void {
-    this.#timer = undefined;
-    if (this.inSession) {
-      this.#arm();
-      return;
-    }
-    this.#hooks.sessionEnded(this);
-    this.sleep();
   }
 
   /** Runs the probe and the healthcheck while needed; records the wake's duration once ready. */
