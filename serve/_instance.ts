@@ -10,11 +10,10 @@ import { type Event, isStartAction, isStopAction } from "../events/mod.ts";
 import type { ContainerStatus, Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
 import { apiStatusOf, type InstanceApiStatus } from "./_api_status.ts";
-import { followEvents } from "./_follow_events.ts";
 import type { Health, InstanceInfo, Runtime, ServeLogger } from "./_model.ts";
-import { messageOf } from "./_message.ts";
 import { PowerCalls } from "./_power.ts";
 import { ReadinessChecks } from "./_readiness.ts";
+import { followEvents, refreshState } from "./_runtime_feed.ts";
 import { SessionTimer } from "./_session_timer.ts";
 
 /** What an instance needs from the engine. */
@@ -56,7 +55,6 @@ export class Instance {
   #power: PowerCalls;
   #provider: Promise<Provider> | undefined;
   #session: SessionTimer;
-  #wakeStartedAt: number | undefined;
   #life = new AbortController();
 
   /**
@@ -77,7 +75,7 @@ export class Instance {
       metrics: hooks.metrics,
       logger: hooks.logger,
       changed: () => {
-        this.#noteReady();
+        this.#power.noteReady();
         hooks.changed(this);
       },
       signal: this.#life.signal,
@@ -93,6 +91,7 @@ export class Instance {
     this.#power = new PowerCalls(this, {
       metrics: hooks.metrics,
       logger: hooks.logger,
+      now: hooks.now,
       awaitDependencies: (signal) => hooks.awaitDependencies(this, signal),
       signal: this.#life.signal,
     });
@@ -141,7 +140,6 @@ export class Instance {
       this.#checkReadiness();
       return;
     }
-    this.#wakeStartedAt ??= this.#hooks.now();
     this.#power.wake();
     this.#hooks.changed(this);
   }
@@ -214,19 +212,10 @@ export class Instance {
   }
 
   /** Reads the state again from the runtime; a vanished instance is removed. */
-  async refresh(): Promise<void> {
-    this.#hooks.metrics.runtimeRequest();
-    try {
-      const info = await this.runtime.inspect(this.info.runtimeId, { signal: this.#life.signal });
-      if (info === undefined) this.#hooks.removed(this);
-      else this.update(info);
-    } catch (error) {
-      if (this.#life.signal.aborted) return;
-      this.#hooks.metrics.runtimeError(this.key);
-      this.#hooks.logger.warn(`Cannot read the state of ${this.name}: ${messageOf(error)}`, {
-        instance: this.key,
-      });
-    }
+  refresh(): Promise<void> {
+    const { metrics, logger } = this.#hooks;
+    const removed = () => this.#hooks.removed(this);
+    return refreshState(this, { metrics, logger, signal: this.#life.signal, removed });
   }
 
   /** Puts the instance to sleep by its method, unless its session was extended meanwhile. */
@@ -287,14 +276,7 @@ export class Instance {
 
   /** Runs the probe and the healthcheck while needed; records the wake's duration once ready. */
   #checkReadiness(): void {
-    this.#noteReady();
+    this.#power.noteReady();
     this.#readiness.run();
-  }
-
-  #noteReady(): void {
-    if (this.ready && this.#wakeStartedAt !== undefined) {
-      this.#hooks.metrics.wakeDuration(this.#hooks.now() - this.#wakeStartedAt);
-      this.#wakeStartedAt = undefined;
-    }
   }
 }

@@ -3,7 +3,8 @@
  * order: a wake queued behind a sleep runs after it, so a wake that races a
  * sleep ends awake. A failed sleep is retried with backoff (1 s, doubling,
  * at most 60 s) and reported each time; a failed wake is reported on the
- * instance until the next wake.
+ * instance until the next wake. A wake's duration is measured from its
+ * first call to the moment the instance is ready.
  *
  * @module
  */
@@ -30,6 +31,8 @@ export interface PowerTarget {
   readonly inSession: boolean;
   /** Its last status. */
   readonly status: ContainerStatus;
+  /** Whether it is ready. */
+  readonly ready: boolean;
   /** Why the last wake failed. */
   error: string | undefined;
   /** Its provider. */
@@ -48,6 +51,8 @@ export interface PowerContext {
   metrics: ServeMetrics;
   /** Where to report. */
   logger: ServeLogger;
+  /** The clock, in ms since the epoch. */
+  now(): number;
   /** Wakes the dependencies and waits for them, bounded. */
   awaitDependencies(signal: AbortSignal): Promise<void>;
   /** Aborts every call when the instance is closed. */
@@ -63,6 +68,7 @@ export class PowerCalls {
   #sleeping = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #sleepFailures = 0;
+  #wakeStartedAt: number | undefined;
 
   /**
    * @param target The instance.
@@ -87,8 +93,17 @@ export class PowerCalls {
   wake(): void {
     if (this.#waking || this.#context.signal.aborted) return;
     this.#waking = true;
+    this.#wakeStartedAt ??= this.#context.now();
     this.#target.error = undefined;
     this.#enqueue(() => this.#wake());
+  }
+
+  /** Records the wake's duration once the instance is ready: once per wake. */
+  noteReady(): void {
+    if (this.#target.ready && this.#wakeStartedAt !== undefined) {
+      this.#context.metrics.wakeDuration(this.#context.now() - this.#wakeStartedAt);
+      this.#wakeStartedAt = undefined;
+    }
   }
 
   /** Queues a sleep; it does nothing if the session was extended meanwhile. */
