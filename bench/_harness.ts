@@ -208,18 +208,26 @@ export class Child implements AsyncDisposable {
     try {
       await this.#writer?.close();
     } catch { /* already closed */ }
-    try {
-      this.#process.kill("SIGTERM");
-    } catch { /* already exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.#process.kill("SIGKILL");
-      } catch { /* already exited */ }
-    }, 1000);
-    await this.#process.status;
-    clearTimeout(timer);
+    await terminate(this.#process, 1000);
     await this.#stderr;
   }
+}
+
+/**
+ * Stops a child process: SIGTERM, then SIGKILL when it still runs after
+ * `graceMs`; resolves once it exited.
+ */
+export async function terminate(process: Deno.ChildProcess, graceMs: number): Promise<void> {
+  try {
+    process.kill("SIGTERM");
+  } catch { /* already exited */ }
+  const timer = setTimeout(() => {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already exited */ }
+  }, graceMs);
+  await process.status;
+  clearTimeout(timer);
 }
 
 /** Splits a text stream into lines. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Child, denoChild, exists, ROOT, sleep, tempDir } from "./_harness.ts";
+import { type Child, denoChild, exists, ROOT, sleep, tempDir, terminate } from "./_harness.ts";
 
 /** Whether the `serve` command has landed. */
 export async function serveBuilt(): Promise<boolean> {
@@ -108,16 +108,7 @@ export class ServeChild implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.#process.kill("SIGTERM");
-    } catch { /* already exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.#process.kill("SIGKILL");
-      } catch { /* already exited */ }
-    }, 10_000);
-    await this.#process.status;
-    clearTimeout(timer);
+    await terminate(this.#process, 10_000);
     await Deno.remove(this.#stateDir, { recursive: true }).catch(() => {});
   }
 }
