@@ -13,7 +13,7 @@ import { ChangeWaiters } from "./_change_waiters.ts";
 import { awaitDependencies } from "./_dependencies.ts";
 import { Instance, type InstanceHooks } from "./_instance.ts";
 import { InstanceIndex } from "./_instance_index.ts";
-import { messageOf } from "./_message.ts";
+import { messageOf } from "../_internal/message.ts";
 import { ServeMetrics } from "./_metrics.ts";
 import type { InstanceInfo, Runtime, RuntimeChange, ServeLogger } from "./_model.ts";
 import { resolveGroup, resolveNames } from "./_name_resolution.ts";

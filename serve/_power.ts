@@ -11,7 +11,7 @@
 
 import type { ContainerStatus, Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
-import { messageOf } from "./_message.ts";
+import { messageOf } from "../_internal/message.ts";
 import type { InstanceInfo, ServeLogger } from "./_model.ts";
 
 /** The deadline of a start, an unpause or a pause (a stop adds its own timeout). */

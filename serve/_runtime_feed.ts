@@ -9,7 +9,7 @@
 import type { Event } from "../events/mod.ts";
 import type { Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
-import { messageOf } from "./_message.ts";
+import { messageOf } from "../_internal/message.ts";
 import type { InstanceInfo, Runtime, ServeLogger } from "./_model.ts";
 
 /** The instance as its runtime feeds it. */

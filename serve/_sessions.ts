@@ -7,7 +7,7 @@
  */
 
 import type { Instance } from "./_instance.ts";
-import { messageOf } from "./_message.ts";
+import { messageOf } from "../_internal/message.ts";
 import type { ServeLogger } from "./_model.ts";
 import { type SavedSession, SessionStore } from "./_session_store.ts";
 
