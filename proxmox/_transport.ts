@@ -16,6 +16,7 @@ import { withDeadline } from "../_internal/deadline.ts";
 import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
 import { isOutOfDescriptors, withoutFrames } from "../_internal/http/dial.ts";
 import { readFailure } from "../_internal/read_failure.ts";
+import { messageOf } from "../_internal/message.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
@@ -338,7 +339,7 @@ function connectionError(
       { runtime: "proxmox", action: context.action, container: context.container, cause: error },
     );
   }
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = messageOf(error);
   const failure = new ConnectionError(
     `${failurePrefix(context)}: cannot talk to ${config.origin}: ${reason}${note}`,
     {
