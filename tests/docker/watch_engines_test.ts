@@ -85,3 +85,36 @@ function checkEvent(event: Event, id: string, name: string): void {
   assert.match(event.actorAttributes.image, /idlewatcher-busybox/);
   assert.ok(Math.abs(event.time.getTime() - Date.now()) < 600_000, "a recent time");
 }
+
+/** Rounds of watch(), then a start at once: each round begins with no stream running. */
+const START_ROUNDS = 20;
+
+Deno.test("WatchHub.watch() reports a start sent right after it was called", async (t) => {
+  for (const engine of requireEngines(t)) {
+    await t.step(engine.name, async () => {
+      await using api = new EngineApi(engine);
+      const name = uniqueName("watch-start");
+      const id = await api.createContainer({ name, cmd: COMMAND });
+      await using fixture = hubFixture(engine.socketPath);
+      for (let round = 1; round <= START_ROUNDS; round++) {
+        const stop = new AbortController();
+        const signal = AbortSignal.any([stop.signal, fixture.signal]);
+        const watch = new WatchRecorder(fixture.hub.watch(name, { signal }));
+        await api.start(id);
+        await watch.until(
+          () => watch.actions.includes("started"),
+          `the start of round ${round} of ${START_ROUNDS}`,
+        );
+        await api.kill(id);
+        await watch.untilAction("died");
+        stop.abort();
+        await watch.closed;
+        assert.deepEqual(watch.errors, [], `round ${round}`);
+        await poll(
+          () => fixture.hub.watching === 0 && !fixture.hub.connected,
+          "the stream to stop between rounds",
+        );
+      }
+    });
+  }
+});
