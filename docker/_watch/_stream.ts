@@ -94,12 +94,7 @@ export class EventStream {
     return this.#live;
   }
 
-  /** Whether the stream runs (connected or reconnecting). */
-  get running(): boolean {
-    return this.#run !== undefined;
-  }
-
-  /** The run of the stream, while it runs: watches check that it covers them. */
+  /** The run of the stream while it runs (connected or reconnecting): watches check that it covers them. */
   get run(): StreamRun | undefined {
     return this.#run;
   }

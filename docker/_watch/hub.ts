@@ -35,7 +35,8 @@
  *   two inspections (`started`, `died`, ...) like after a lost event.
  * - So delivery is at least once: an event between the watch's call and
  *   its inspection is reported although the inspection already shows its
- *   effect.
+ *   effect, and so can one a little before the call (by up to the clock
+ *   reading's round trip, plus a millisecond).
  * - A daemon that tells no clock (a socket proxy that refuses `/info` and
  *   sends no `Date`) gets what it got before: the stream starts at the
  *   present when it connects, and the watches it starts for are handed the
@@ -251,7 +252,10 @@ export class WatchHub {
         }
         if (!watch.live) return;
         if (state === null) {
-          if (watch.id !== "") return watch.reconcile(null); // Gone since its first inspection.
+          if (watch.id !== "") {
+            watch.reconcile(null); // Gone since its first inspection: reported, and ended.
+            return;
+          }
           watch.report(() =>
             new NotFoundError(`${failurePrefix(context)}: no such container`, {
               runtime: "docker",
