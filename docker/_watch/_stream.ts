@@ -94,7 +94,7 @@ export class EventStream {
     return this.#live;
   }
 
-  /** The run of the stream, while it runs (connected or reconnecting): watches check it covers them. */
+  /** The run of the stream while it runs (connected or reconnecting), for watches to check. */
   get run(): StreamRun | undefined {
     return this.#run;
   }
