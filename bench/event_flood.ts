@@ -22,6 +22,9 @@
  * arrived, none dropped, and no `force-reloaded` came. In each flood round a
  * sink client (the C program again, reading and counting lines) measures
  * the fake's own ceiling, which must be at least 3x the fastest client.
+ * At 20,000 events/s, bare read loops that count lines and parse nothing
+ * (bench/_bare_reader.ts, bench/peers/bare_reader.mjs) measure each
+ * runtime's floor: the CPU a client spends on waking up for each write.
  *
  *   deno run -A bench/event_flood.ts
  *
@@ -52,6 +55,8 @@ const ROUNDS = Number(Deno.env.get("FLOOD_ROUNDS") ?? 7);
 const RUN_TIMEOUT_MS = 60_000;
 const FLOOD_EVENTS = 200_000;
 const PACED_SECONDS = 2;
+/** The paced rate at which the runtimes' floors (bare read loops) are measured too. */
+const FLOOR_RATE = 20_000;
 
 interface Case {
   /** Key of the case in the data. */
@@ -181,7 +186,14 @@ async function buildFake(dir: string): Promise<string> {
   return binary;
 }
 
-type Who = "ours" | "dockerode" | "sink";
+type Who = "ours" | "dockerode" | "sink" | "deno-floor" | "node-floor";
+
+/** What a floor (a bare read loop that counts lines) reports. */
+interface FloorResult {
+  lines: number;
+  steadyCpuUs: number;
+  steadyLines: number;
+}
 
 /** One run: a fresh fake, one fresh client; returns its sample. */
 async function runOnce(
@@ -211,6 +223,22 @@ async function runOnce(
     return {
       eventsPerSecond: c.events / answer.seconds,
       cpuUsPerEvent: NaN,
+      latencyP50Ms: NaN,
+      latencyP99Ms: NaN,
+      fakeMaxLagUs: NaN,
+    };
+  }
+  if (who === "deno-floor" || who === "node-floor") {
+    const floorArgs = [socket, String(c.events)];
+    await using floor = who === "deno-floor"
+      ? denoChild("Deno floor", "_bare_reader.ts", floorArgs)
+      : await nodeChild("bare_reader.mjs", floorArgs);
+    const answer = await floor.nextJson<FloorResult>(RUN_TIMEOUT_MS);
+    if (answer.lines !== c.events) throw new Error(`${who} read ${answer.lines} of ${c.events}`);
+    await engine.nextJson<FakeDone>(RUN_TIMEOUT_MS);
+    return {
+      eventsPerSecond: NaN,
+      cpuUsPerEvent: answer.steadyCpuUs / answer.steadyLines,
       latencyP50Ms: NaN,
       latencyP99Ms: NaN,
       fakeMaxLagUs: NaN,
@@ -267,7 +295,11 @@ async function run(): Promise<Row[]> {
     for (let round = 1; round <= ROUNDS; round++) {
       log(`event flood round ${round}/${ROUNDS}`);
       for (const c of CASES) {
-        const order: Who[] = c.rate === 0 ? [...clients, "sink"] : [...clients];
+        const order: Who[] = c.rate === 0
+          ? [...clients, "sink"]
+          : c.rate === FLOOR_RATE
+          ? [...clients, "deno-floor", "node-floor"]
+          : [...clients];
         for (let i = 0; i < order.length; i++) {
           const who = order[(round + i) % order.length];
           add(`${who}/${c.key}`, await runOnce(fake, dir, who, c, runs++));
@@ -361,6 +393,21 @@ function rows(samples: Map<string, Sample[]>, built: boolean): Row[] {
           perRoundRatios: list(built ? perRound(key, cpu) : []),
           fakeMaxLagUs: median(get("dockerode", key).map((s) => s.fakeMaxLagUs)),
         },
+      });
+      if (rateValue !== FLOOR_RATE) continue;
+      const denoFloor = med("deno-floor", key, cpu);
+      const nodeFloor = med("node-floor", key, cpu);
+      result.push({
+        metric: `paced ${fmt(rateValue)} events/s, ${label}: CPU per event of a bare read loop`,
+        ours: `Deno floor ${denoFloor.toFixed(2)} µs/event (ours ${
+          (med("ours", key, cpu) - denoFloor).toFixed(2)
+        } µs above it)`,
+        peer: `Node floor ${nodeFloor.toFixed(2)} µs/event (dockerode ${
+          (med("dockerode", key, cpu) - nodeFloor).toFixed(2)
+        } µs above it)`,
+        ratio: fmtRatio(denoFloor / nodeFloor),
+        goal: "report",
+        met: "info",
       });
     }
   }
