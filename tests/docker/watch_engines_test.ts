@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ConnectionError } from "../../errors.ts";
 import type { Event } from "../../events/mod.ts";
 import { EngineApi, requireEngines, uniqueName } from "../_engines.ts";
 import { hubFixture, poll, WatchRecorder } from "./_watch_helpers.ts";
@@ -109,7 +110,10 @@ Deno.test("WatchHub.watch() reports a start sent right after it was called", asy
         await watch.untilAction("died");
         stop.abort();
         await watch.closed;
-        assert.deepEqual(watch.errors, [], `round ${round}`);
+        // A stream the daemon ends is resumed (and reported); it is not what this test is about.
+        for (const error of watch.errors) {
+          assert.ok(error instanceof ConnectionError, `round ${round}: ${error.message}`);
+        }
         await poll(
           () => fixture.hub.watching === 0 && !fixture.hub.connected,
           "the stream to stop between rounds",
