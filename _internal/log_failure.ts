@@ -7,6 +7,7 @@
 
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { messageOf } from "./message.ts";
 
 /** The call that failed. */
 export interface FailedCall {
@@ -53,7 +54,7 @@ export function logFailure(logger: Logger, error: unknown, call: FailedCall): vo
     );
     return;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const expected = error instanceof InvalidArgumentError ||
     (action === "status" && error instanceof NotFoundError);
   if (expected) logger.debug(message, context);

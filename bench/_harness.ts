@@ -208,18 +208,26 @@ export class Child implements AsyncDisposable {
     try {
       await this.#writer?.close();
     } catch { /* already closed */ }
-    try {
-      this.#process.kill("SIGTERM");
-    } catch { /* already exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.#process.kill("SIGKILL");
-      } catch { /* already exited */ }
-    }, 1000);
-    await this.#process.status;
-    clearTimeout(timer);
+    await terminate(this.#process, 1000);
     await this.#stderr;
   }
+}
+
+/**
+ * Stops a child process: SIGTERM, then SIGKILL when it still runs after
+ * `graceMs`; resolves once it exited.
+ */
+export async function terminate(process: Deno.ChildProcess, graceMs: number): Promise<void> {
+  try {
+    process.kill("SIGTERM");
+  } catch { /* already exited */ }
+  const timer = setTimeout(() => {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already exited */ }
+  }, graceMs);
+  await process.status;
+  clearTimeout(timer);
 }
 
 /** Splits a text stream into lines. */
@@ -320,4 +328,29 @@ export function sleep(ms: number): Promise<void> {
 export async function main(run: () => Promise<Row[]>): Promise<void> {
   const rows = await run();
   console.log(JSON.stringify({ rows }));
+}
+
+/** The real dockerd of scripts/engines.sh, or `undefined` when none answers. */
+export async function realDocker(): Promise<{ socket: string; image: string } | undefined> {
+  let socket = Deno.env.get("IDLEWATCHER_DOCKER_SOCK");
+  let image = Deno.env.get("IDLEWATCHER_TEST_IMAGE");
+  if (!socket || !image) {
+    const dir = Deno.env.get("IDLEWATCHER_ENGINES_DIR") ?? "/tmp/idlewatcher-engines";
+    if (!await exists(`${dir}/env`)) return undefined;
+    const env = await Deno.readTextFile(`${dir}/env`);
+    socket ??= /IDLEWATCHER_DOCKER_SOCK=(\S+)/.exec(env)?.[1];
+    image ??= /IDLEWATCHER_TEST_IMAGE=(\S+)/.exec(env)?.[1];
+  }
+  if (!socket || !image || !await exists(socket)) return undefined;
+  try {
+    using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+    const response = await fetch("http://docker/_ping", {
+      client,
+      signal: AbortSignal.timeout(3000),
+    });
+    if ((await response.text()) !== "OK") return undefined;
+  } catch {
+    return undefined;
+  }
+  return { socket, image };
 }

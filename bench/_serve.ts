@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Child, denoChild, exists, ROOT, sleep, tempDir } from "./_harness.ts";
+import { type Child, denoChild, exists, ROOT, sleep, tempDir, terminate } from "./_harness.ts";
 
 /** Whether the `serve` command has landed. */
 export async function serveBuilt(): Promise<boolean> {
@@ -108,16 +108,7 @@ export class ServeChild implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.#process.kill("SIGTERM");
-    } catch { /* already exited */ }
-    const timer = setTimeout(() => {
-      try {
-        this.#process.kill("SIGKILL");
-      } catch { /* already exited */ }
-    }, 10_000);
-    await this.#process.status;
-    clearTimeout(timer);
+    await terminate(this.#process, 10_000);
     await Deno.remove(this.#stateDir, { recursive: true }).catch(() => {});
   }
 }
@@ -237,29 +228,4 @@ export async function throughput(url: string, total: number, concurrency: number
     }
   }));
   return total / ((performance.now() - began) / 1000);
-}
-
-/** The real dockerd of scripts/engines.sh, or `undefined` when none answers. */
-export async function realDocker(): Promise<{ socket: string; image: string } | undefined> {
-  let socket = Deno.env.get("IDLEWATCHER_DOCKER_SOCK");
-  let image = Deno.env.get("IDLEWATCHER_TEST_IMAGE");
-  if (!socket || !image) {
-    const dir = Deno.env.get("IDLEWATCHER_ENGINES_DIR") ?? "/tmp/idlewatcher-engines";
-    if (!await exists(`${dir}/env`)) return undefined;
-    const env = await Deno.readTextFile(`${dir}/env`);
-    socket ??= /IDLEWATCHER_DOCKER_SOCK=(\S+)/.exec(env)?.[1];
-    image ??= /IDLEWATCHER_TEST_IMAGE=(\S+)/.exec(env)?.[1];
-  }
-  if (!socket || !image || !await exists(socket)) return undefined;
-  try {
-    using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-    const response = await fetch("http://docker/_ping", {
-      client,
-      signal: AbortSignal.timeout(3000),
-    });
-    if ((await response.text()) !== "OK") return undefined;
-  } catch {
-    return undefined;
-  }
-  return { socket, image };
 }

@@ -34,7 +34,16 @@ const TASK_MS = 1000;
 const ROUNDS = 5;
 const NODE = "pve";
 const VMID = 101;
-const GOAL = "≤ 0.33x baseline, max requests ≤ baseline's";
+/**
+ * The goals: a third of the baseline's added latency; with no more requests
+ * than the baseline where D is steady. Where D varies, the checks spread over
+ * the durations seen, so the requests are reported, not bounded.
+ */
+const GOALS: Record<Mode, { text: string; requestsBound: boolean }> = {
+  learned: { text: "≤ 0.33x baseline, max requests ≤ baseline's", requestsBound: true },
+  cold: { text: "≤ 0.33x baseline, max requests ≤ baseline's", requestsBound: true },
+  varying: { text: "≤ 0.33x baseline (requests reported)", requestsBound: false },
+};
 
 interface Ready {
   url: string;
@@ -144,7 +153,7 @@ async function run(): Promise<Row[]> {
         ours: NOT_BUILT,
         peer,
         ratio: "",
-        goal: GOAL,
+        goal: GOALS[mode].text,
         met: "n/a",
         data,
       });
@@ -156,8 +165,10 @@ async function run(): Promise<Row[]> {
       ours: `+${fmt(added(ours), 1)} ms, ${requestsText(ours)}`,
       peer,
       ratio: fmtRatio(ratio),
-      goal: GOAL,
-      met: ratio <= 1 / 3 && requests(ours) <= requests(baseline) ? "yes" : "no",
+      goal: GOALS[mode].text,
+      met: ratio <= 1 / 3 && (!GOALS[mode].requestsBound || requests(ours) <= requests(baseline))
+        ? "yes"
+        : "no",
       data,
     });
   }

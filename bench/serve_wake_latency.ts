@@ -11,8 +11,8 @@
  * @module
  */
 
-import { fmt, log, main, median, type Row, sleep, unavailableRow } from "./_harness.ts";
-import { realDocker, serveBuilt, ServeChild } from "./_serve.ts";
+import { fmt, log, main, median, realDocker, type Row, sleep, unavailableRow } from "./_harness.ts";
+import { serveBuilt, ServeChild } from "./_serve.ts";
 
 const ROUNDS = 21;
 const GOAL = "≤ +50 ms";

@@ -14,7 +14,6 @@
  */
 
 import {
-  exists,
   fmt,
   fmtRatio,
   lineSplitter,
@@ -23,6 +22,7 @@ import {
   median,
   NOT_BUILT,
   pairedRatio,
+  realDocker,
   type Row,
   unavailableRow,
 } from "./_harness.ts";
@@ -33,31 +33,6 @@ const GOAL = "≤ 1.10x bare fetch";
 const SKIPPED = "skipped: no engine (run bash scripts/engines.sh start)";
 const METRIC_START = "wake: containerStart() resolves (real dockerd)";
 const METRIC_EVENT = "wake: start → `started` event (real dockerd)";
-
-/** The engine's socket and test image, or undefined when no engine answers. */
-async function findEngine(): Promise<{ socket: string; image: string } | undefined> {
-  let socket = Deno.env.get("IDLEWATCHER_DOCKER_SOCK");
-  let image = Deno.env.get("IDLEWATCHER_TEST_IMAGE");
-  if (!socket || !image) {
-    const dir = Deno.env.get("IDLEWATCHER_ENGINES_DIR") ?? "/tmp/idlewatcher-engines";
-    if (!await exists(`${dir}/env`)) return undefined;
-    const env = await Deno.readTextFile(`${dir}/env`);
-    socket ??= /IDLEWATCHER_DOCKER_SOCK=(\S+)/.exec(env)?.[1];
-    image ??= /IDLEWATCHER_TEST_IMAGE=(\S+)/.exec(env)?.[1];
-  }
-  if (!socket || !image || !await exists(socket)) return undefined;
-  try {
-    using client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-    const response = await fetch("http://docker/_ping", {
-      client,
-      signal: AbortSignal.timeout(3000),
-    });
-    if ((await response.text()) !== "OK") return undefined;
-  } catch {
-    return undefined;
-  }
-  return { socket, image };
-}
 
 /** Raw requests to the engine (setup and the bare-fetch peer). */
 class Raw implements Disposable {
@@ -119,7 +94,7 @@ async function arrivalAfter(arrivals: number[], since: number, timeoutMs = 10_00
 }
 
 async function run(): Promise<Row[]> {
-  const engine = await findEngine();
+  const engine = await realDocker();
   if (!engine) {
     return [
       unavailableRow(METRIC_START, SKIPPED, GOAL),

@@ -14,6 +14,7 @@ import {
   PROXMOX_ENV_NAMES,
   TimeoutError,
 } from "../mod.ts";
+import { messageOf } from "../_internal/message.ts";
 import { type RuntimeName, UsageError } from "./_args.ts";
 
 /** The exit codes of the CLI. */
@@ -88,7 +89,7 @@ export function explain(error: unknown, context: ExplainContext = {}): Explained
   const kind = error instanceof Error ? error.name : typeof error;
   const libraryFix = error instanceof ProviderError ? error.fix : undefined;
   const message = oneLine(
-    cliWords(error instanceof ProviderError ? error.reason : errorMessage(error)),
+    cliWords(error instanceof ProviderError ? error.reason : messageOf(error)),
   );
   const denied = findCause(error, Deno.errors.NotCapable);
   if (denied !== undefined) {
@@ -140,10 +141,6 @@ const CLI_WORDS: readonly [RegExp, string][] = [
 
 function cliWords(text: string): string {
   return CLI_WORDS.reduce((result, [pattern, words]) => result.replace(pattern, words), text);
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

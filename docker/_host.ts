@@ -12,6 +12,7 @@
  */
 
 import type { DialTarget } from "../_internal/http/dial.ts";
+import { readFailure } from "../_internal/read_failure.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { currentContextEndpoint } from "./_context.ts";
 
@@ -231,18 +232,7 @@ export function denoReadTextFile(path: string): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.NotCapable
-      ? "missing permission"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied by the operating system"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    const fix = error instanceof Deno.errors.NotCapable
-      ? `run with --allow-read=${path}`
-      : undefined;
+    const { reason, fix } = readFailure(error, path);
     throw new InvalidArgumentError(`Cannot read the TLS file ${path}: ${reason}`, {
       cause: error,
       fix,

@@ -7,6 +7,7 @@
  */
 
 import { raceSignal } from "../_internal/abort.ts";
+import { messageOf } from "../_internal/message.ts";
 import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
 import {
   type DialTarget,
@@ -313,7 +314,7 @@ function speaksTls(body: Uint8Array): boolean {
 
 /** Explains a connection failure in words a user can act on: what happened, and the fix. */
 function connectionHint(host: DockerHost, error: unknown): { reason: string; fix?: string } {
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = messageOf(error);
   if (host.transport === "unix") {
     const path = host.path;
     if (error instanceof Deno.errors.NotFound) {

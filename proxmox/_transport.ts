@@ -15,6 +15,8 @@ import { delay } from "../_internal/abort.ts";
 import { withDeadline } from "../_internal/deadline.ts";
 import { BodyTooLargeError, HttpClient, type HttpResponse } from "../_internal/http/client.ts";
 import { isOutOfDescriptors, withoutFrames } from "../_internal/http/dial.ts";
+import { readFailure } from "../_internal/read_failure.ts";
+import { messageOf } from "../_internal/message.ts";
 import { ConnectionError, InvalidArgumentError, ProviderError, TimeoutError } from "../errors.ts";
 import { type Auth, type Ticket, TicketAuth, type TicketTimes, TokenAuth } from "./_auth.ts";
 import type { ResolvedConfig } from "./_config.ts";
@@ -276,16 +278,7 @@ export class Transport {
       try {
         certs.push(await Deno.readTextFile(caFile));
       } catch (error) {
-        const reason = error instanceof Deno.errors.NotFound
-          ? "no such file"
-          : error instanceof Deno.errors.NotCapable
-          ? "missing permission"
-          : error instanceof Deno.errors.PermissionDenied
-          ? "permission denied by the operating system"
-          : (error as Error).message;
-        const fix = error instanceof Deno.errors.NotCapable
-          ? `run with --allow-read=${caFile}`
-          : undefined;
+        const { reason, fix } = readFailure(error, caFile);
         throw new InvalidArgumentError(
           `Cannot read the Proxmox CA file ${caFile}: ${reason}`,
           { runtime: "proxmox", cause: error, fix },
@@ -346,7 +339,7 @@ function connectionError(
       { runtime: "proxmox", action: context.action, container: context.container, cause: error },
     );
   }
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = messageOf(error);
   const failure = new ConnectionError(
     `${failurePrefix(context)}: cannot talk to ${config.origin}: ${reason}${note}`,
     {

@@ -10,7 +10,7 @@ import { newDockerProvider } from "../docker/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { DockerInventory, type RawObject } from "./_docker_inventory.ts";
-import { messageOf } from "./_instance.ts";
+import { messageOf } from "../_internal/message.ts";
 import { composeDependencies, groupsOf, isEnabled, sleepPolicyOf } from "./_labels.ts";
 import type {
   Health,

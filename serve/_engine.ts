@@ -9,20 +9,19 @@
  * @module
  */
 
-import { AmbiguousInstanceError, UnknownGroupError, UnknownInstanceError } from "./_errors.ts";
-import { Instance, type InstanceHooks, messageOf } from "./_instance.ts";
+import { ChangeWaiters } from "./_change_waiters.ts";
+import { awaitDependencies } from "./_dependencies.ts";
+import { Instance, type InstanceHooks } from "./_instance.ts";
+import { InstanceIndex } from "./_instance_index.ts";
+import { messageOf } from "../_internal/message.ts";
 import { ServeMetrics } from "./_metrics.ts";
 import type { InstanceInfo, Runtime, RuntimeChange, ServeLogger } from "./_model.ts";
-import { type SavedSession, SessionStore } from "./_session_store.ts";
+import { resolveGroup, resolveNames } from "./_name_resolution.ts";
 import { isSessionReady, type Target } from "./_session_state.ts";
-import { InstanceIndex } from "./_instance_index.ts";
-import { dependenciesOf } from "./_dependencies.ts";
+import { Sessions } from "./_sessions.ts";
 
-/** How long a wake waits for its dependencies before it starts anyway. */
-const DEPENDENCY_TIMEOUT_MS = 120_000;
 /** How long {@linkcode IdleEngine.start} waits for each runtime's first listing. */
 const DISCOVERY_TIMEOUT_MS = 30_000;
-const OPTIONAL_PREFIX = "optional:";
 
 /** Options of {@linkcode IdleEngine}. */
 export interface IdleEngineOptions {
@@ -46,12 +45,10 @@ export class IdleEngine {
   readonly metrics: ServeMetrics;
   #runtimes: Runtime[];
   #index = new InstanceIndex();
-  #store: SessionStore;
-  #saved = new Map<string, SavedSession>();
+  #sessions: Sessions;
+  #changes = new ChangeWaiters();
   #logger: ServeLogger;
   #now: () => number;
-  #defaultSessionMs: number;
-  #waiters = new Set<() => void>();
   #life = new AbortController();
   #following: Promise<void>[] = [];
   #hooks: InstanceHooks;
@@ -65,24 +62,30 @@ export class IdleEngine {
     this.#runtimes = options.runtimes;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
-    this.#defaultSessionMs = options.defaultSessionMs;
     this.metrics = options.metrics ?? new ServeMetrics();
     this.metrics.activeSessions = () => this.#index.all().filter((i) => i.inSession).length;
-    this.#store = new SessionStore(
-      options.stateDir,
-      (error) => this.#logger.error(`Cannot save sessions: ${messageOf(error)}`),
-    );
+    this.#sessions = new Sessions({
+      stateDir: options.stateDir,
+      defaultSessionMs: options.defaultSessionMs,
+      logger: this.#logger,
+      now: this.#now,
+    });
     this.#hooks = {
       metrics: this.metrics,
       logger: this.#logger,
       now: this.#now,
-      changed: () => this.#notify(),
-      sessionEnded: (instance) => this.#store.remove(instance.key),
-      runningWithoutSession: (instance) => {
-        this.#extend(instance, this.#now() + this.#defaultSessionMs);
-      },
+      changed: () => this.#changes.notify(),
+      sessionEnded: (instance) => this.#sessions.forget(instance),
+      runningWithoutSession: (instance) => this.#sessions.giveDefault(instance),
       removed: (instance) => this.#remove(instance),
-      awaitDependencies: (instance, signal) => this.#awaitDependencies(instance, signal),
+      awaitDependencies: (instance, signal) =>
+        awaitDependencies(instance, {
+          all: this.#index.all(),
+          sessions: this.#sessions,
+          changes: this.#changes,
+          logger: this.#logger,
+          signal,
+        }),
     };
   }
 
@@ -91,7 +94,7 @@ export class IdleEngine {
    * bounded), and follows them from then on.
    */
   async start(): Promise<void> {
-    this.#saved = await this.#store.load();
+    await this.#sessions.load();
     const signal = this.#life.signal;
     await Promise.all(this.#runtimes.map((runtime) => {
       const { promise, resolve } = Promise.withResolvers<void>();
@@ -130,16 +133,7 @@ export class IdleEngine {
    * @throws {AmbiguousInstanceError} For a name on several engines.
    */
   resolveNames(names: readonly string[]): Target[] {
-    const targets = new Map<Instance, Target>();
-    for (const raw of names) {
-      const optional = raw.startsWith(OPTIONAL_PREFIX);
-      const name = optional ? raw.slice(OPTIONAL_PREFIX.length) : raw;
-      const instance = this.#resolveName(name);
-      const known = targets.get(instance);
-      if (known === undefined) targets.set(instance, { instance, optional });
-      else known.optional &&= optional;
-    }
-    return [...targets.values()];
+    return resolveNames(this.#index, names);
   }
 
   /**
@@ -150,9 +144,7 @@ export class IdleEngine {
    * @throws {UnknownGroupError} When no instance is in the group.
    */
   resolveGroup(group: string): Target[] {
-    const members = this.#index.group(group);
-    if (members.length === 0) throw new UnknownGroupError(group, this.#index.groups());
-    return members.map((instance) => ({ instance, optional: false }));
+    return resolveGroup(this.#index, group);
   }
 
   /**
@@ -169,7 +161,7 @@ export class IdleEngine {
     const until = this.#now() + durationMs;
     let writes: Promise<void>[] | undefined;
     for (const { instance } of targets) {
-      const write = this.#extend(instance, until);
+      const write = this.#sessions.extend(instance, until);
       if (write !== undefined) (writes ??= []).push(write);
       instance.wake();
     }
@@ -183,11 +175,7 @@ export class IdleEngine {
    * @param options Ends the wait: it rejects with the signal's reason.
    */
   async waitReady(targets: readonly Target[], options: { signal: AbortSignal }): Promise<void> {
-    const { signal } = options;
-    while (!isSessionReady(targets)) {
-      signal.throwIfAborted();
-      await this.#nextChange(signal);
-    }
+    await this.#changes.until(() => isSessionReady(targets), options.signal);
   }
 
   /** Stops following, saves the sessions, releases the runtimes. Sessions are not ended. */
@@ -195,29 +183,8 @@ export class IdleEngine {
     this.#life.abort();
     await Promise.all(this.#index.all().map((instance) => instance.close()));
     await Promise.all(this.#following);
-    await this.#store.flush();
+    await this.#sessions.flush();
     for (const runtime of this.#runtimes) runtime.close();
-  }
-
-  #resolveName(name: string): Instance {
-    const found = this.#index.byName(name);
-    if (found.length === 1) return found[0];
-    if (found.length > 1) {
-      throw new AmbiguousInstanceError(name, found.map((i) => `${i.runtime.name}/${name}`).sort());
-    }
-    const slash = name.indexOf("/");
-    if (slash > 0) {
-      const engine = name.slice(0, slash);
-      const rest = name.slice(slash + 1);
-      const onEngine = this.#index.byName(rest).filter((i) => i.runtime.name === engine);
-      if (onEngine.length === 1) return onEngine[0];
-    }
-    throw new UnknownInstanceError(name);
-  }
-
-  #extend(instance: Instance, until: number): Promise<void> | undefined {
-    if (!instance.extend(until)) return undefined;
-    return this.#store.extend(instance.key, { name: instance.name, until }, this.#now());
   }
 
   #apply(runtime: Runtime, change: RuntimeChange): void {
@@ -258,7 +225,7 @@ export class IdleEngine {
         break;
       }
     }
-    this.#notify();
+    this.#changes.notify();
   }
 
   #upsert(runtime: Runtime, info: InstanceInfo): Instance {
@@ -272,75 +239,17 @@ export class IdleEngine {
     const instance = new Instance(runtime, info, this.#hooks);
     this.#index.add(instance);
     this.#logger.info(`Managing ${instance.key} (${info.name})`, { instance: instance.key });
-    this.#restoreSession(instance);
+    this.#sessions.restore(instance);
     instance.follow();
     return instance;
-  }
-
-  /** Applies the saved session, or gives a running instance without one the default. */
-  #restoreSession(instance: Instance): void {
-    const saved = this.#saved.get(instance.key);
-    this.#saved.delete(instance.key);
-    const now = this.#now();
-    if (saved !== undefined && saved.until > now) {
-      instance.extend(saved.until);
-    } else if (saved !== undefined) {
-      this.#store.remove(instance.key);
-      instance.sleep();
-    } else if (instance.status === "running") {
-      this.#extend(instance, now + this.#defaultSessionMs);
-    }
   }
 
   #remove(instance: Instance): void {
     if (this.#index.get(instance.key) !== instance) return;
     this.#index.delete(instance);
-    this.#store.remove(instance.key);
+    this.#sessions.forget(instance);
     this.#logger.info(`No longer managing ${instance.key}`, { instance: instance.key });
     instance.close().catch(() => {});
-    this.#notify();
-  }
-
-  async #awaitDependencies(instance: Instance, signal: AbortSignal): Promise<void> {
-    const dependencies = dependenciesOf(instance, this.#index.all());
-    if (dependencies.length === 0) return;
-    const targets = dependencies.map((dependency) => ({ instance: dependency, optional: false }));
-    for (const dependency of dependencies) {
-      this.#extend(dependency, instance.sessionUntil);
-      dependency.wake();
-    }
-    const bounded = AbortSignal.any([signal, AbortSignal.timeout(DEPENDENCY_TIMEOUT_MS)]);
-    try {
-      await this.waitReady(targets, { signal: bounded });
-    } catch (error) {
-      if (signal.aborted) throw error;
-      this.#logger.warn(
-        `${instance.name}: its dependencies are not ready after ${
-          DEPENDENCY_TIMEOUT_MS / 1000
-        } s; starting it anyway`,
-        { instance: instance.key },
-      );
-    }
-  }
-
-  #notify(): void {
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const wake of waiters) wake();
-  }
-
-  #nextChange(signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        signal.removeEventListener("abort", aborted);
-        resolve();
-      };
-      const aborted = () => {
-        this.#waiters.delete(done);
-        reject(signal.reason);
-      };
-      this.#waiters.add(done);
-      signal.addEventListener("abort", aborted, { once: true });
-    });
+    this.#changes.notify();
   }
 }

@@ -9,17 +9,12 @@
 import { type Event, isStartAction, isStopAction } from "../events/mod.ts";
 import type { ContainerStatus, Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
+import { apiStatusOf, type InstanceApiStatus } from "./_api_status.ts";
 import type { Health, InstanceInfo, Runtime, ServeLogger } from "./_model.ts";
-import { messageOf, PowerCalls } from "./_power.ts";
+import { PowerCalls } from "./_power.ts";
 import { ReadinessChecks } from "./_readiness.ts";
-
-export { messageOf } from "./_power.ts";
-
-/** A timer can wait at most this long; longer sessions re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The status of an instance in Sablier's answers. */
-export type InstanceApiStatus = "ready" | "starting" | "stopped" | "error";
+import { followEvents, refreshState } from "./_runtime_feed.ts";
+import { SessionTimer } from "./_session_timer.ts";
 
 /** What an instance needs from the engine. */
 export interface InstanceHooks {
@@ -53,16 +48,13 @@ export class Instance {
   status: ContainerStatus;
   /** The last health seen. */
   health: Health | undefined;
-  /** When its session ends, in ms since the epoch (0: none). */
-  sessionUntil = 0;
   /** Why the last wake failed, until the next wake. */
   error: string | undefined;
   #hooks: InstanceHooks;
   #readiness: ReadinessChecks;
   #power: PowerCalls;
   #provider: Promise<Provider> | undefined;
-  #wakeStartedAt: number | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #session: SessionTimer;
   #life = new AbortController();
 
   /**
@@ -83,14 +75,23 @@ export class Instance {
       metrics: hooks.metrics,
       logger: hooks.logger,
       changed: () => {
-        this.#noteReady();
+        this.#power.noteReady();
         hooks.changed(this);
+      },
+      signal: this.#life.signal,
+    });
+    this.#session = new SessionTimer({
+      now: hooks.now,
+      ended: () => {
+        hooks.sessionEnded(this);
+        this.sleep();
       },
       signal: this.#life.signal,
     });
     this.#power = new PowerCalls(this, {
       metrics: hooks.metrics,
       logger: hooks.logger,
+      now: hooks.now,
       awaitDependencies: (signal) => hooks.awaitDependencies(this, signal),
       signal: this.#life.signal,
     });
@@ -107,9 +108,14 @@ export class Instance {
       this.#readiness.passed;
   }
 
+  /** When its session ends, in ms since the epoch (0: none). */
+  get sessionUntil(): number {
+    return this.#session.until;
+  }
+
   /** Whether its session has not ended. */
   get inSession(): boolean {
-    return this.sessionUntil > this.#hooks.now();
+    return this.#session.active;
   }
 
   /** Its status in Sablier's words, and a message when not ready. */
@@ -124,12 +130,7 @@ export class Instance {
    * @returns Whether the end moved.
    */
   extend(until: number): boolean {
-    if (until <= this.sessionUntil) return false;
-    this.sessionUntil = until;
-    // A timer set for an earlier end re-arms itself when it fires: one timer
-    // call per session end reached, not per request.
-    if (this.#timer === undefined) this.#arm();
-    return true;
+    return this.#session.extend(until);
   }
 
   /** Wakes the instance unless it is ready or a wake is under way: one start for any number of callers. */
@@ -139,7 +140,6 @@ export class Instance {
       this.#checkReadiness();
       return;
     }
-    this.#wakeStartedAt ??= this.#hooks.now();
     this.#power.wake();
     this.#hooks.changed(this);
   }
@@ -212,19 +212,10 @@ export class Instance {
   }
 
   /** Reads the state again from the runtime; a vanished instance is removed. */
-  async refresh(): Promise<void> {
-    this.#hooks.metrics.runtimeRequest();
-    try {
-      const info = await this.runtime.inspect(this.info.runtimeId, { signal: this.#life.signal });
-      if (info === undefined) this.#hooks.removed(this);
-      else this.update(info);
-    } catch (error) {
-      if (this.#life.signal.aborted) return;
-      this.#hooks.metrics.runtimeError(this.key);
-      this.#hooks.logger.warn(`Cannot read the state of ${this.name}: ${messageOf(error)}`, {
-        instance: this.key,
-      });
-    }
+  refresh(): Promise<void> {
+    const { metrics, logger } = this.#hooks;
+    const removed = () => this.#hooks.removed(this);
+    return refreshState(this, { metrics, logger, signal: this.#life.signal, removed });
   }
 
   /** Puts the instance to sleep by its method, unless its session was extended meanwhile. */
@@ -235,7 +226,7 @@ export class Instance {
   /** Ends the watch and the timers and releases the provider. Pending calls are aborted. */
   async close(): Promise<void> {
     this.#life.abort();
-    clearTimeout(this.#timer);
+    this.#session.close();
     await this.#power.close();
     const provider = await this.#provider?.catch(() => undefined);
     provider?.close();
@@ -283,74 +274,9 @@ export class Instance {
     this.#hooks.changed(this);
   }
 
-  /** Arms the session timer for the current end. */
-  #arm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#life.signal.aborted) return;
-    const wait = Math.min(MAX_TIMER_MS, Math.max(0, this.sessionUntil - this.#hooks.now()));
-    this.#timer = setTimeout(() => this.#expire(), wait);
-  }
-
-  #expire(): void {
-    this.#timer = undefined;
-    if (this.inSession) {
-      this.#arm();
-      return;
-    }
-    this.#hooks.sessionEnded(this);
-    this.sleep();
-  }
-
   /** Runs the probe and the healthcheck while needed; records the wake's duration once ready. */
   #checkReadiness(): void {
-    this.#noteReady();
+    this.#power.noteReady();
     this.#readiness.run();
   }
-
-  #noteReady(): void {
-    if (this.ready && this.#wakeStartedAt !== undefined) {
-      this.#hooks.metrics.wakeDuration(this.#hooks.now() - this.#wakeStartedAt);
-      this.#wakeStartedAt = undefined;
-    }
-  }
-}
-
-/** Feeds the provider's `watch()` into the instance until its life ends. */
-function followEvents(instance: Instance, options: { logger: ServeLogger; signal: AbortSignal }) {
-  const { logger, signal } = options;
-  const context = { instance: instance.key };
-  (async () => {
-    const provider = await instance.provider();
-    const { events, errors } = provider.watch({ signal });
-    const report = (error: Error) =>
-      logger.debug(`watch of ${instance.name}: ${error.message}`, context);
-    errors.pipeTo(new WritableStream({ write: report }), { signal }).catch(() => {});
-    for await (const event of events) instance.onEvent(event);
-  })().catch((error) => {
-    if (!signal.aborted) {
-      logger.error(`Cannot watch ${instance.name}: ${messageOf(error)}`, context);
-    }
-  });
-}
-
-/** An instance's status in Sablier's words, and why it is not ready when known. */
-function apiStatusOf(
-  instance: Instance,
-  waking: boolean,
-): { status: InstanceApiStatus; message?: string } {
-  if (instance.ready) return { status: "ready" };
-  if (instance.error !== undefined && !waking) return { status: "error", message: instance.error };
-  if (instance.status === "error") {
-    return { status: "error", message: "the runtime reports an error state" };
-  }
-  if (instance.status === "running" || waking) {
-    if (
-      instance.status === "running" && instance.info.healthcheck && instance.health === "unhealthy"
-    ) {
-      return { status: "starting", message: "running but not healthy yet" };
-    }
-    return { status: "starting" };
-  }
-  return { status: "stopped" };
 }

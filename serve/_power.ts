@@ -3,13 +3,15 @@
  * order: a wake queued behind a sleep runs after it, so a wake that races a
  * sleep ends awake. A failed sleep is retried with backoff (1 s, doubling,
  * at most 60 s) and reported each time; a failed wake is reported on the
- * instance until the next wake.
+ * instance until the next wake. A wake's duration is measured from its
+ * first call to the moment the instance is ready.
  *
  * @module
  */
 
 import type { ContainerStatus, Provider } from "../provider.ts";
 import type { ServeMetrics } from "./_metrics.ts";
+import { messageOf } from "../_internal/message.ts";
 import type { InstanceInfo, ServeLogger } from "./_model.ts";
 
 /** The deadline of a start, an unpause or a pause (a stop adds its own timeout). */
@@ -29,6 +31,8 @@ export interface PowerTarget {
   readonly inSession: boolean;
   /** Its last status. */
   readonly status: ContainerStatus;
+  /** Whether it is ready. */
+  readonly ready: boolean;
   /** Why the last wake failed. */
   error: string | undefined;
   /** Its provider. */
@@ -47,6 +51,8 @@ export interface PowerContext {
   metrics: ServeMetrics;
   /** Where to report. */
   logger: ServeLogger;
+  /** The clock, in ms since the epoch. */
+  now(): number;
   /** Wakes the dependencies and waits for them, bounded. */
   awaitDependencies(signal: AbortSignal): Promise<void>;
   /** Aborts every call when the instance is closed. */
@@ -62,6 +68,7 @@ export class PowerCalls {
   #sleeping = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #sleepFailures = 0;
+  #wakeStartedAt: number | undefined;
 
   /**
    * @param target The instance.
@@ -86,8 +93,17 @@ export class PowerCalls {
   wake(): void {
     if (this.#waking || this.#context.signal.aborted) return;
     this.#waking = true;
+    this.#wakeStartedAt ??= this.#context.now();
     this.#target.error = undefined;
     this.#enqueue(() => this.#wake());
+  }
+
+  /** Records the wake's duration once the instance is ready: once per wake. */
+  noteReady(): void {
+    if (this.#target.ready && this.#wakeStartedAt !== undefined) {
+      this.#context.metrics.wakeDuration(this.#context.now() - this.#wakeStartedAt);
+      this.#wakeStartedAt = undefined;
+    }
   }
 
   /** Queues a sleep; it does nothing if the session was extended meanwhile. */
@@ -178,14 +194,4 @@ export class PowerCalls {
       target.changed();
     }
   }
-}
-
-/**
- * Gives the message of an error, without its stack.
- *
- * @param error Anything thrown.
- * @returns Its message.
- */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -24,7 +24,7 @@ import { delay } from "../_internal/abort.ts";
 import type { Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { newProxmoxProvider, type ProxmoxClient } from "../proxmox/mod.ts";
-import { messageOf } from "./_instance.ts";
+import { messageOf } from "../_internal/message.ts";
 import { DEFAULT_STOP_TIMEOUT, sleepPolicyOf } from "./_labels.ts";
 import type { InstanceInfo, Runtime, RuntimeChange, ServeLogger, SignalOptions } from "./_model.ts";
 

@@ -9,6 +9,7 @@
  */
 
 import type { Health, InstanceInfo, Runtime, ServeLogger } from "./_model.ts";
+import { messageOf } from "../_internal/message.ts";
 import type { ServeMetrics } from "./_metrics.ts";
 import { probeOnce } from "./_probe.ts";
 
@@ -128,7 +129,7 @@ export class ReadinessChecks {
       this.#healthFallback = true;
       this.#logger.warn(
         `Cannot run the healthcheck of ${instance.name}; ready as soon as it runs: ${
-          error instanceof Error ? error.message : String(error)
+          messageOf(error)
         }`,
         { instance: instance.key },
       );

@@ -10,7 +10,7 @@
 import { formatGoDuration } from "./_duration.ts";
 import type { IdleEngine } from "./_engine.ts";
 import { AmbiguousInstanceError, UnknownGroupError, UnknownInstanceError } from "./_errors.ts";
-import { messageOf } from "./_instance.ts";
+import { messageOf } from "../_internal/message.ts";
 import type { ServeLogger } from "./_model.ts";
 import { type Problem, problem, problemResponse } from "./_problem.ts";
 import {

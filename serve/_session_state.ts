@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { Instance, InstanceApiStatus } from "./_instance.ts";
+import type { InstanceApiStatus } from "./_api_status.ts";
+import type { Instance } from "./_instance.ts";
 
 /** One instance of a request, and whether it holds readiness back. */
 export interface Target {

@@ -13,6 +13,7 @@ import type { Provider } from "../provider.ts";
 import { newProxmoxProvider, ProxmoxClient } from "../proxmox/mod.ts";
 import { RecordingLogger } from "./docker/_containers.ts";
 import { startFakeEngine } from "./_fakes/docker_engine.ts";
+import type { FakePve } from "./_fakes/pve/mod.ts";
 import { requestLines, setup, TOKEN_ID } from "./proxmox/_setup.ts";
 
 /** A provider of one container on a fake runtime; dispose it to stop both. */
@@ -84,48 +85,47 @@ export async function dockerFixture(): Promise<ProviderFixture> {
 }
 
 /** CT 101 on node "pve" of a fake PVE. */
-export async function proxmoxFixture(): Promise<ProviderFixture> {
-  const s = await setup();
-  s.fake.addCt("pve", 101, { name: "web" });
-  const logger = new RecordingLogger();
-  const client = new ProxmoxClient({ ...s.config, logger });
-  const provider = await newProxmoxProvider("pve", 101, { client });
-  s.fake.resetRequests();
-  logger.lines.length = 0;
-  return {
-    runtime: "proxmox",
-    provider,
-    logger,
-    container: "101",
-    requests: () => requestLines(s.fake),
-    remove: () => s.fake.removeCt(101),
-    failNextStart: () => s.fake.failNextTask("start", "startup for container '101' failed"),
-    refuseAll: () => s.fake.removeToken(TOKEN_ID),
-    async [Symbol.asyncDispose]() {
-      provider.close();
-      client.close();
-      await s[Symbol.asyncDispose]();
-    },
-  };
+export function proxmoxFixture(): Promise<ProviderFixture> {
+  return pveGuestFixture(101, {
+    add: (fake) => fake.addCt("pve", 101, { name: "web" }),
+    remove: (fake) => fake.removeCt(101),
+    failNextStart: (fake) => fake.failNextTask("start", "startup for container '101' failed"),
+  });
 }
 
 /** VM 100 on node "pve" of a fake PVE, its kind found in the cluster. */
-export async function proxmoxVmFixture(): Promise<ProviderFixture> {
+export function proxmoxVmFixture(): Promise<ProviderFixture> {
+  return pveGuestFixture(100, {
+    add: (fake) => fake.addVm("pve", 100, { name: "web" }),
+    remove: (fake) => fake.removeVm(100),
+    failNextStart: (fake) => fake.failNextVmTask("start", "start failed: QEMU exited with code 1"),
+  });
+}
+
+/** How a fixture's guest is made, deleted and made to fail its next start on the fake PVE. */
+interface PveGuest {
+  add(fake: FakePve): void;
+  remove(fake: FakePve): void;
+  failNextStart(fake: FakePve): void;
+}
+
+/** A provider of guest `vmid` on node "pve" of a fake PVE. */
+async function pveGuestFixture(vmid: number, guest: PveGuest): Promise<ProviderFixture> {
   const s = await setup();
-  s.fake.addVm("pve", 100, { name: "web" });
+  guest.add(s.fake);
   const logger = new RecordingLogger();
   const client = new ProxmoxClient({ ...s.config, logger });
-  const provider = await newProxmoxProvider("pve", 100, { client });
+  const provider = await newProxmoxProvider("pve", vmid, { client });
   s.fake.resetRequests();
   logger.lines.length = 0;
   return {
     runtime: "proxmox",
     provider,
     logger,
-    container: "100",
+    container: String(vmid),
     requests: () => requestLines(s.fake),
-    remove: () => s.fake.removeVm(100),
-    failNextStart: () => s.fake.failNextVmTask("start", "start failed: QEMU exited with code 1"),
+    remove: () => guest.remove(s.fake),
+    failNextStart: () => guest.failNextStart(s.fake),
     refuseAll: () => s.fake.removeToken(TOKEN_ID),
     async [Symbol.asyncDispose]() {
       provider.close();

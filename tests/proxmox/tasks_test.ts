@@ -90,18 +90,57 @@ Deno.test("taskCheckTimes() schedules the checks of a task", { permissions: "non
     assert.deepEqual(first(5, { running: 400, done: 640, hits: 0 }), [460, 520, 580, 640, 660]);
     assert.deepEqual(first(3, { running: 100, done: 130, hits: 0 }), [115, 130, 150]);
   });
-  await t.step("after 8 hits in a row: a probe below the end, deeper while probes hit", () => {
+  await t.step("after 4 hits in a row: a probe below the end, deeper while probes hit", () => {
     const bracket = { running: 990, done: 1000 };
-    assert.deepEqual(first(3, { ...bracket, hits: 8 }), [900, 1000, 1020]);
-    assert.deepEqual(first(2, { ...bracket, hits: 9 }), [800, 1000]);
-    assert.deepEqual(first(2, { running: 90, done: 100, hits: 8 }), [60, 100]);
+    assert.deepEqual(first(3, { ...bracket, hits: 4 }), [900, 1000, 1020]);
+    assert.deepEqual(first(2, { ...bracket, hits: 5 }), [800, 1000]);
+    assert.deepEqual(first(2, { running: 90, done: 100, hits: 4 }), [60, 100]);
     assert.deepEqual(first(2, { ...bracket, hits: 30 }), [1000, 1020]);
   });
-  await t.step("after a slower task: the quicker bracket's end first", () => {
-    assert.deepEqual(
-      first(6, { running: 2900, done: 3000, hits: 0, quicker: { running: 990, done: 1000 } }),
-      [1000, 2925, 2950, 2975, 3000, 3020],
-    );
+  await t.step(
+    "until 8 waits agree: 30% below the end, a quarter as far after each wait that agrees",
+    () => {
+      const bracket = { running: 985, done: 1000, hits: 0 };
+      assert.deepEqual(
+        first(5, { ...bracket, seen: [{ running: 985, done: 1000 }] }),
+        [775, 850, 925, 1000, 1020],
+      );
+      assert.deepEqual(
+        first(5, { ...bracket, seen: [{ running: 985, done: 1000 }, { done: 1000 }] }),
+        [943.75, 962.5, 981.25, 1000, 1020],
+      );
+      assert.deepEqual(first(2, { ...bracket, seen: Array(8).fill({ done: 1000 }) }), [1000, 1020]);
+    },
+  );
+  await t.step("waits that disagree: 7 checks over the durations seen and a margin", () => {
+    // Durations 750 and 1250: the margin is their gap, 500 ms, on either side.
+    const seen = [{ running: 740, done: 760 }, { running: 1240, done: 1260 }];
+    const times = first(10, { running: 1240, done: 1260, hits: 0, seen });
+    const spread = times.slice(0, 7);
+    assert.ok(spread[0] > 250 && spread[0] < 750, `${spread}`);
+    assert.equal(Math.round(spread[6]), 1750);
+    const gaps = spread.slice(1).map((time, i) => time - spread[i]);
+    // Between the two durations seen, where both spread, the checks are closer.
+    assert.ok(Math.max(gaps[2], gaps[3]) < Math.min(gaps[0], gaps[5]), `${gaps}`);
+    // Past the spread: its last gap, then growing ×1.5 up to 300 ms.
+    assert.deepEqual(times.slice(7).map(Math.round), [1750 + Math.round(gaps[5]), 2294, 2594]);
+  });
+  await t.step("waits that disagree: closer checks where more durations lie", () => {
+    const seen = [
+      { running: 990, done: 1010 },
+      { running: 1000, done: 1020 },
+      { running: 980, done: 1000 },
+      { running: 1600, done: 1620 },
+    ];
+    const times = first(7, { running: 1600, done: 1620, hits: 0, seen });
+    // A task as long as most were is found within 20 ms of its end, at the second check.
+    const found = times.findIndex((time) => time >= 1000);
+    assert.ok(found <= 1 && times[found] - 1000 < 20, `${times}`);
+    const gapAt = (time: number) => {
+      const i = times.findIndex((check) => check >= time);
+      return times[i] - times[i - 1];
+    };
+    assert.ok(gapAt(1000) < gapAt(1600) / 2, `${times}`);
   });
   await t.step("no two checks more than 3 s apart", () => {
     const times = first(3, { running: 7990, done: 8000, hits: 0 });
@@ -115,55 +154,165 @@ Deno.test("learnTaskEnd() keeps a bracket of a task's end", { permissions: "none
       running: 985,
       done: 1000,
       hits: 0,
+      seen: [{ running: 985, done: 1000 }],
     });
-    assert.deepEqual(learnTaskEnd(undefined, { done: 20 }), { running: 0, done: 20, hits: 1 });
+    assert.deepEqual(learnTaskEnd(undefined, { done: 20 }), {
+      running: 0,
+      done: 20,
+      hits: 1,
+      seen: [{ done: 20 }],
+    });
   });
   await t.step("brackets that agree are intersected (a late check does not creep)", () => {
     const learned = { running: 985, done: 1000, hits: 2 };
-    assert.deepEqual(learnTaskEnd(learned, { done: 1001.5 }), { ...learned, hits: 3 });
+    // A hit where a steady task was due keeps the learned start (the end is known within 40 ms).
+    assert.deepEqual(learnTaskEnd(learned, { done: 1001.5 }), {
+      ...learned,
+      hits: 3,
+      seen: [{ running: 985, done: 1001.5 }],
+    });
+    const wide = { running: 900, done: 1100, hits: 0 };
+    assert.deepEqual(learnTaskEnd(wide, { done: 950 }), {
+      running: 900,
+      done: 950,
+      hits: 1,
+      seen: [{ done: 950 }],
+    });
     assert.deepEqual(learnTaskEnd(learned, { running: 990, done: 1003 }), {
       running: 990,
       done: 1000,
       hits: 0,
+      seen: [{ running: 990, done: 1003 }],
     });
   });
-  await t.step("a quicker task replaces the bracket", () => {
-    const learned = { running: 985, done: 1000, hits: 8 };
+  await t.step("a quicker or a slower task replaces the bracket", () => {
+    const learned = { running: 985, done: 1000, hits: 8, seen: [{ running: 985, done: 1000 }] };
     assert.deepEqual(learnTaskEnd(learned, { running: 600, done: 620 }), {
       running: 600,
       done: 620,
       hits: 0,
+      seen: [{ running: 985, done: 1000 }, { running: 600, done: 620 }],
     });
-    assert.deepEqual(learnTaskEnd(learned, { done: 900 }), { running: 0, done: 900, hits: 9 });
-  });
-  await t.step("a slower task replaces it, keeping the quicker one", () => {
-    const learned = { running: 985, done: 1000, hits: 3 };
+    assert.deepEqual(learnTaskEnd(learned, { done: 900 }), {
+      running: 0,
+      done: 900,
+      hits: 9,
+      seen: [{ running: 985, done: 1000 }, { done: 900 }],
+    });
     assert.deepEqual(learnTaskEnd(learned, { running: 2950, done: 3000 }), {
       running: 2950,
       done: 3000,
       hits: 0,
-      quicker: { running: 985, done: 1000 },
+      seen: [{ running: 985, done: 1000 }, { running: 2950, done: 3000 }],
     });
   });
-  await t.step("after a slower task: quick again, or slow again", () => {
-    const learned = {
-      running: 2950,
-      done: 3000,
-      hits: 0,
-      quicker: { running: 985, done: 1000 },
-    };
-    assert.deepEqual(learnTaskEnd(learned, { done: 1000.8 }), {
-      running: 985,
-      done: 1000,
-      hits: 1,
-    });
-    assert.deepEqual(learnTaskEnd(learned, { running: 2960, done: 2990 }), {
-      running: 2960,
-      done: 2990,
-      hits: 0,
-    });
+  await t.step("keeps what the latest 8 waits saw", () => {
+    let learned: TaskEnd | undefined;
+    for (let wait = 1; wait <= 10; wait++) {
+      learned = learnTaskEnd(learned, { running: 100 * wait, done: 100 * wait + 20 });
+    }
+    assert.deepEqual(learned?.seen?.map((seen) => seen.running), [
+      300,
+      400,
+      500,
+      600,
+      700,
+      800,
+      900,
+      1000,
+    ]);
   });
 });
+
+/** What one wait for a task of `duration` ms saw, scheduled from `learned`. */
+function waitFor(learned: TaskEnd | undefined, duration: number) {
+  let running: number | undefined;
+  let checks = 0;
+  for (const time of taskCheckTimes(learned)) {
+    checks++;
+    if (time < duration) {
+      running = time;
+      continue;
+    }
+    return {
+      late: time - duration,
+      checks,
+      learned: learnTaskEnd(learned, { running, done: time }),
+    };
+  }
+  throw new Error("unreachable");
+}
+
+/** How late each of a run of waits found its task, and with how many checks. */
+function waitsFor(durations: number[], learned?: TaskEnd) {
+  const waits: { late: number; checks: number }[] = [];
+  for (const duration of durations) {
+    const wait = waitFor(learned, duration);
+    learned = wait.learned;
+    waits.push({ late: wait.late, checks: wait.checks });
+  }
+  return waits;
+}
+
+/** How late a fixed 300 ms poll finds a task of `duration` ms. */
+function pollLate(duration: number): number {
+  return Math.ceil(duration / 300) * 300 - duration;
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+Deno.test(
+  "taskCheckTimes() and learnTaskEnd() find a task whose duration varies soon after it ends",
+  { permissions: "none" },
+  async (t) => {
+    // PVE's task archive said about 1 s (archiveEstimate's bracket).
+    const estimate = { running: 900, done: 1100, hits: 0 };
+    await t.step("a quicker task after one wait", () => {
+      const [, quicker] = waitsFor([1000, 760], estimate);
+      assert.ok(quicker.late < 50, `${quicker.late} ms late`);
+      assert.ok(quicker.checks <= 4, `${quicker.checks} checks`);
+    });
+    await t.step("a quicker task after slower ones", () => {
+      // Within the durations seen: found within the gap of the checks there.
+      const within = waitsFor([1000, 1240, 880, 1300, 1100, 1200, 930], estimate).at(-1)!;
+      assert.ok(within.late < 100, `${within.late} ms late`);
+      // Quicker than any seen: the first check finds it, and tells that tasks got quicker, so
+      // that a few waits later such a task is found soon after its end.
+      const durations = [...Array(6).fill(1300), ...Array(12).fill(800)];
+      const waits = waitsFor(durations, estimate).slice(6);
+      assert.ok(waits.slice(6).every((wait) => wait.late < 100), JSON.stringify(waits));
+      // Never later than where a task as long as the slower ones was found (within 20 ms).
+      assert.ok(waits.every((wait) => wait.late < 1300 + 20 - 800), JSON.stringify(waits));
+    });
+    await t.step("alternating 700 and 1300 ms", () => {
+      const durations = Array.from({ length: 16 }, (_, i) => i % 2 ? 1300 : 700);
+      const waits = waitsFor(durations, estimate).slice(4);
+      const late = waits.map((wait) => wait.late);
+      assert.ok(mean(late) < mean(durations.slice(4).map(pollLate)) / 3, `${late}`);
+      assert.ok(Math.max(...late) < 200, `${late}`);
+      assert.ok(Math.max(...waits.map((wait) => wait.checks)) <= 8, JSON.stringify(waits));
+    });
+    await t.step("durations anywhere in 700–1300 ms", () => {
+      // A fixed pseudo-random sequence (an LCG's high bits).
+      let state = 12345;
+      const durations = Array.from({ length: 60 }, () => {
+        state = (state * 1103515245 + 12345) % 2 ** 31;
+        return 700 + Math.floor((state / 2 ** 31) * 600);
+      });
+      const waits = waitsFor(durations, estimate).slice(8);
+      const late = waits.map((wait) => wait.late);
+      assert.ok(mean(late) < mean(durations.slice(8).map(pollLate)) / 3, `mean ${mean(late)}`);
+      assert.ok(mean(waits.map((wait) => wait.checks)) <= 5, JSON.stringify(waits));
+    });
+    await t.step("one slow task among steady ones", () => {
+      const durations = [...Array(8).fill(1000), 3000, ...Array(12).fill(1000)];
+      const waits = waitsFor(durations).slice(9);
+      assert.ok(waits.every((wait) => wait.late < 20 && wait.checks <= 2), JSON.stringify(waits));
+      // Back to one check once the slow task is out of the latest 8 waits.
+      assert.deepEqual(waits.slice(9).map((wait) => wait.checks), [1, 1, 1]);
+    });
+  },
+);
 
 Deno.test(
   "taskCheckTimes() and learnTaskEnd() settle on one check soon after a steady task ends",
@@ -195,8 +344,8 @@ Deno.test(
           break;
         }
       }
-      // A probe (one more check) after every 8 waits that needed one.
-      assert.ok(probes <= Math.ceil((WAITS - SETTLED) / 9), `${duration} ms: ${probes} probes`);
+      // A probe (one more check) after every 4 waits that needed one.
+      assert.ok(probes <= Math.ceil((WAITS - SETTLED) / 5), `${duration} ms: ${probes} probes`);
     }
   },
 );
@@ -216,6 +365,7 @@ Deno.test(
       running: 980,
       done: 1000,
       hits: 0,
+      seen: [{ running: 980, done: 1000 }],
     });
     assert.equal(ends.get(upidOf("pve", "vzstop", "101")), undefined);
     assert.equal(ends.get(upidOf("pve", "vzstart", "102")), undefined);
