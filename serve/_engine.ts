@@ -202,8 +202,9 @@ export class IdleEngine {
         break;
       case "state": {
         // The discovery stream's view of a lifecycle change: it covers the
-        // moments a provider's watch is not attached yet. Applying it twice
-        // changes nothing.
+        // moments before a provider's watch() is called (between the
+        // listing's inspection and the call), which the watch cannot see.
+        // Applying it twice changes nothing.
         const instance = this.#index.get(`${runtime.name}/${change.runtimeId}`);
         instance?.onEvent({
           type: "docker",

@@ -92,17 +92,21 @@ export class DaemonCalls {
    * answer's `Date` (whole seconds) when a socket proxy refuses `/info`.
    *
    * @param signal Aborts the call.
+   * @param context Where the call is logged; the hub's by default.
    * @returns Nanoseconds since the epoch, or `undefined` when the answer tells neither.
    * @throws {ConnectionError} When the daemon cannot be reached.
    */
-  clock(signal: AbortSignal): Promise<bigint | undefined> {
+  clock(
+    signal: AbortSignal,
+    context: RequestContext = this.#context,
+  ): Promise<bigint | undefined> {
     return this.bounded(signal, "info", async (bounded) => {
       const response = await this.#client.send({
         method: "GET",
         path: "/info",
         signal: bounded,
         idempotent: true,
-        context: this.#context,
+        context,
       });
       if (response.status === 200) {
         try {

@@ -168,11 +168,18 @@ export class WatchRouter {
    */
   broadcast(failure: unknown): void {
     for (const watch of this.watches()) {
-      watch.report(() => this.#forWatch(failure, watch.ref));
+      watch.report(() => this.forWatch(failure, watch.ref));
     }
   }
 
-  #forWatch(error: unknown, ref: string): Error {
+  /**
+   * A failure of the stream's own requests in the words of one watch.
+   *
+   * @param error What went wrong.
+   * @param ref The watch's container, as its caller named it.
+   * @returns The error, of the failure's kind.
+   */
+  forWatch(error: unknown, ref: string): Error {
     const prefix = failurePrefix({ action: "watch", container: ref });
     const text = error instanceof Error ? error.message : String(error);
     const message = text.startsWith(this.#prefix)

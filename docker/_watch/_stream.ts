@@ -38,12 +38,24 @@ export interface EventStreamParts {
   maxLineLength: number;
 }
 
+/** One run of the stream: from a start to the stop. */
+export interface StreamRun {
+  /** Counts the runs of the stream from 1. */
+  readonly number: number;
+  /** The daemon's time it started from, when the daemon told one. */
+  readonly since: bigint | undefined;
+  /** {@linkcode WatchRouter.seq} when it started: its first line comes after. */
+  readonly seq: number;
+}
+
 /** The shared event stream of one client. */
 export class EventStream {
   #parts: EventStreamParts;
   #router: WatchRouter;
   #prefix: string;
-  #run: { stop: AbortController; done: Promise<void> } | undefined;
+  #run: (StreamRun & { stop: AbortController; done: Promise<void> }) | undefined;
+  /** How many runs started. */
+  #runs = 0;
   #live = false;
   #failures = 0;
   #position = new StreamPosition();
@@ -82,19 +94,33 @@ export class EventStream {
     return this.#live;
   }
 
-  /** Whether the stream runs (connected or reconnecting). */
-  get running(): boolean {
-    return this.#run !== undefined;
+  /** The run of the stream while it runs (connected or reconnecting), for watches to check. */
+  get run(): StreamRun | undefined {
+    return this.#run;
   }
 
-  /** Starts the stream from the present; a no-op while it runs. */
-  start(): void {
+  /**
+   * Starts the stream from `since`; a no-op while it runs.
+   *
+   * @param since The daemon's time to replay from (nanoseconds since the
+   * epoch), no later than the inspections of the watches it starts for;
+   * `undefined` when the daemon tells no clock: the stream then starts at
+   * the present when it connects.
+   */
+  start(since: bigint | undefined): void {
     if (this.#run !== undefined) return;
     this.#position.reset();
+    if (since !== undefined) this.#position.setClock(since);
     this.#router.resetLines();
     this.#failures = 0;
     const stop = new AbortController();
-    this.#run = { stop, done: this.#loop(stop.signal) };
+    this.#run = {
+      number: ++this.#runs,
+      since,
+      seq: this.#router.seq,
+      stop,
+      done: this.#loop(stop.signal),
+    };
   }
 
   /**
@@ -164,12 +190,7 @@ export class EventStream {
   /** One connection: resync what needs it, then follow the live stream until it ends. */
   async #session(signal: AbortSignal, onLive: () => void): Promise<void> {
     await this.#resync(signal);
-    if (!this.#position.known) {
-      // A position before the first event: even a drop before it then loses nothing, and
-      // the first request replays the moment between the watches' inspections and now.
-      const now = await this.#parts.daemon.clock(signal);
-      if (now !== undefined) this.#position.setClock(now);
-    }
+    // Without a position (the daemon told no clock, and no event came yet): the present.
     const response = await this.#parts.daemon.openEvents(
       { since: this.#position.resumeSince() },
       signal,

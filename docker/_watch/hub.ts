@@ -17,6 +17,31 @@
  *   inspections, and each watch reports the events that explain a state it
  *   did not see change.
  *
+ * How a start is not missed (an event just after `watch()` was called):
+ * - A watch called while the stream runs notes the stream's run and the
+ *   number of its last line; once inspected, it is handed the lines of its
+ *   container that came since (the last 256 lines are kept; a watch that
+ *   missed more gets a force-reload).
+ * - A watch called while no stream runs joins the one daemon clock reading
+ *   (`/info`) of all such watches, sent at the first of their calls and
+ *   taken as the daemon's time when it was sent (its `SystemTime` minus the
+ *   whole round trip: Podman takes it at the end of a slow `/info`). The
+ *   inspection does not wait for it. The first such watch inspected starts
+ *   the stream from that time, which replays every event since; the others
+ *   are handed the lines since the stream started.
+ * - A watch that finds the stream stopped and started again since its call
+ *   (another run, or a run that started from a later time) inspects its
+ *   container again from the present, and reports the change between the
+ *   two inspections (`started`, `died`, ...) like after a lost event.
+ * - So delivery is at least once: an event between the watch's call and
+ *   its inspection is reported although the inspection already shows its
+ *   effect, and so can one a little before the call (by up to the clock
+ *   reading's round trip, plus a millisecond).
+ * - A daemon that tells no clock (a socket proxy that refuses `/info` and
+ *   sends no `Date`) gets what it got before: the stream starts at the
+ *   present when it connects, and the watches it starts for are handed the
+ *   lines since then.
+ *
  * The stream has no logger of its own: each watch logs to its provider's
  * logger, and the stream's own lines go to the loggers of the watches
  * attached at the time (`_loggers.ts` tells which line goes where).
@@ -35,9 +60,10 @@
 import { NotFoundError, ProviderError } from "../../errors.ts";
 import { defaultLogger, type Logger } from "../../log.ts";
 import type { WatchStreams } from "../../provider.ts";
-import { delay } from "../../_internal/abort.ts";
+import { delay, raceSignal } from "../../_internal/abort.ts";
 import { backoff, type BackoffOptions } from "../../_internal/backoff.ts";
 import { failurePrefix } from "../../_internal/errdefs.ts";
+import { type ClockReading, SharedClock } from "./_clock.ts";
 import { ContainerWatch } from "./_container.ts";
 import { DaemonCalls, INSPECT_CONCURRENCY, type WatchClient } from "./_daemon.ts";
 import { DEFAULT_BACKOFF } from "./_retry.ts";
@@ -83,6 +109,13 @@ export interface HubWatchOptions {
 const ALL = "*";
 
 /**
+ * Where a watch's replay starts, noted when it is called (or inspects again):
+ * the lines of a running stream after `seq`, or the daemon's time of a
+ * clock reading when no stream runs.
+ */
+type Basis = { run: number; seq: number } | { clock: ClockReading };
+
+/**
  * The watches of one client: starts each (an inspection for the full id,
  * bounded in concurrency), attaches it to the {@linkcode WatchRouter} that
  * the one {@linkcode EventStream} feeds, and stops the stream when the last
@@ -94,6 +127,7 @@ export class WatchHub {
   #buffers: { events: number; errors: number };
   #router: WatchRouter;
   #stream: EventStream;
+  #clock: SharedClock;
   /** Every watch not ended yet, attached or still starting. */
   #all = new Set<ContainerWatch>();
   #closed = false;
@@ -115,6 +149,7 @@ export class WatchHub {
     this.#router = new WatchRouter(prefix);
     const streamContext = { ...context, logger: this.#router.loggers };
     this.#daemon = new DaemonCalls(client, streamContext, options.requestTimeout ?? 30_000);
+    this.#clock = new SharedClock(this.#daemon, context);
     this.#stream = new EventStream({
       client,
       daemon: this.#daemon,
@@ -171,7 +206,7 @@ export class WatchHub {
       watch.onEnd(() => signal.removeEventListener("abort", onAbort));
     }
     watch.track(
-      this.#begin(watch).catch((error) => {
+      this.#begin(watch, this.#basis(watch)).catch((error) => {
         watch.report(() => asError(error));
         watch.end();
       }),
@@ -182,43 +217,77 @@ export class WatchHub {
   /** Ends every watch, which stops the stream; later watches end at once. Idempotent. */
   close(): void {
     this.#closed = true;
+    // The last watch to end also aborts the clock reading in flight.
     for (const watch of [...this.#all]) watch.end();
   }
 
-  /** Inspects the container until it is found (or gone), then attaches the watch. */
-  async #begin(watch: ContainerWatch): Promise<void> {
+  /**
+   * Inspects the container until it is found (or gone), then attaches the
+   * watch; inspects it again from the present when the stream does not
+   * cover `basis` any more.
+   */
+  async #begin(watch: ContainerWatch, first: Basis): Promise<void> {
     const context = { action: "watch", container: watch.ref, logger: watch.logger };
     const waits = backoff(this.#backoff);
-    while (watch.live) {
-      let found: { seq: number; state: ContainerState | null };
-      try {
-        found = await this.#limited(async () => {
-          const seq = this.#router.seq;
-          const { state } = await this.#daemon.inspect(watch.ref, watch.signal, context);
-          return { seq, state };
-        });
-      } catch (error) {
-        if (watch.live) watch.report(() => asError(error));
-        // The watch's end ends the wait, and the loop.
-        await delay(waits.next().value, { signal: watch.signal }).catch(() => {});
-        continue;
+    let basis = first;
+    try {
+      while (watch.live) {
+        let state: ContainerState | null;
+        let since: bigint | undefined;
+        try {
+          ({ state } = await this.#limited(() =>
+            this.#daemon.inspect(watch.ref, watch.signal, context)
+          ));
+          if ("clock" in basis) since = await raceSignal(basis.clock.since, watch.signal);
+        } catch (error) {
+          if (!watch.live) return;
+          const clockFailed = "clock" in basis && basis.clock.failed;
+          watch.report(() =>
+            clockFailed ? this.#router.forWatch(error, watch.ref) : asError(error)
+          );
+          if (clockFailed) basis = this.#rebase(watch, basis);
+          // The watch's end ends the wait, and the loop.
+          await delay(waits.next().value, { signal: watch.signal }).catch(() => {});
+          continue;
+        }
+        if (!watch.live) return;
+        if (state === null) {
+          if (watch.id !== "") {
+            watch.reconcile(null); // Gone since its first inspection: reported, and ended.
+            return;
+          }
+          watch.report(() =>
+            new NotFoundError(`${failurePrefix(context)}: no such container`, {
+              runtime: "docker",
+              action: "watch",
+              container: watch.ref,
+            })
+          );
+          watch.end();
+          return;
+        }
+        // Inspected again: what changed in between is reported, as after lost events.
+        if (watch.id === state.id) watch.reconcile(state);
+        else watch.begin(state);
+        if (this.#attach(watch, basis, since)) return;
+        basis = this.#rebase(watch, basis);
       }
-      if (!watch.live) return;
-      if (found.state === null) {
-        watch.report(() =>
-          new NotFoundError(`${failurePrefix(context)}: no such container`, {
-            runtime: "docker",
-            action: "watch",
-            container: watch.ref,
-          })
-        );
-        watch.end();
-        return;
-      }
-      watch.begin(found.state);
-      this.#attach(watch, found.seq);
-      return;
+    } finally {
+      if ("clock" in basis) this.#clock.leave(basis.clock, watch.logger);
     }
+  }
+
+  /** Where a watch's replay starts if it is inspected now. */
+  #basis(watch: ContainerWatch): Basis {
+    const run = this.#stream.run;
+    if (run !== undefined) return { run: run.number, seq: this.#router.seq };
+    return { clock: this.#clock.join(watch.logger) };
+  }
+
+  /** Leaves `basis` for a new one, from now. */
+  #rebase(watch: ContainerWatch, basis: Basis): Basis {
+    if ("clock" in basis) this.#clock.leave(basis.clock, watch.logger);
+    return this.#basis(watch);
   }
 
   /** Runs `fn` once fewer than {@linkcode INSPECT_CONCURRENCY} others run. */
@@ -235,22 +304,45 @@ export class WatchHub {
     }
   }
 
-  /** Routes the stream to the watch, handing it what arrived since `seq`; starts the stream. */
-  #attach(watch: ContainerWatch, seq: number): void {
-    if (!this.#stream.running) {
+  /**
+   * Routes the stream to the watch, handing it what arrived since its
+   * basis, or starts the stream from the basis's clock.
+   *
+   * @returns `false` when the stream does not cover the basis: the watch
+   * must be inspected again.
+   */
+  #attach(watch: ContainerWatch, basis: Basis, since: bigint | undefined): boolean {
+    const run = this.#stream.run;
+    if (run === undefined) {
+      // A watch called during an earlier run has no clock to start from.
+      if (!("clock" in basis)) return false;
+      this.#clock.clear();
       this.#router.attach(watch, undefined);
-      this.#stream.start();
-      return;
+      this.#stream.start(since);
+      return true;
+    }
+    let seq: number;
+    if ("run" in basis) {
+      if (basis.run !== run.number) return false;
+      seq = basis.seq;
+    } else {
+      // The run replays from its own start: it covers the watch when that came no later.
+      if (run.since !== undefined && (since === undefined || run.since > since)) return false;
+      seq = run.seq;
     }
     this.#router.attach(watch, seq);
     this.#stream.attached(watch);
+    return true;
   }
 
   /** Stops routing to the watch; the last one out stops the stream. */
   #detach(watch: ContainerWatch): Promise<void> {
     if (this.#router.detach(watch)) this.#stream.detached(watch);
-    if (this.#router.size > 0) return Promise.resolve();
-    return this.#stream.stop();
+    const ends: Promise<void>[] = [];
+    // The last watch out also ends the clock reading nobody waits for any more.
+    if (this.#all.size === 0) ends.push(this.#clock.drop());
+    if (this.#router.size === 0) ends.push(this.#stream.stop());
+    return Promise.all(ends).then(() => {});
   }
 }
 

@@ -11,6 +11,10 @@
  * lines), {@linkcode FakeDocker.cutEvents} ends every open events answer,
  * {@linkcode FakeDocker.stop} and {@linkcode FakeDocker.restart} stop the
  * engine and start it again with an empty log, like a dockerd restart.
+ * `/info` can be slow, taking its `SystemTime` when it answers (like
+ * Podman's, which spends hundreds of milliseconds first), and hooks run
+ * when an inspection has read a state or `/info` arrives, so that a test
+ * can make a container change at exactly that moment.
  *
  * @example
  * ```ts ignore
@@ -44,7 +48,15 @@ export interface FakeDockerOptions {
   podman?: boolean;
   /** How many events the engine keeps for `since`. @default {256} */
   logSize?: number;
+  /**
+   * How long `/info` takes, in milliseconds; its `SystemTime` is the time
+   * it answers. @default {0}
+   */
+  infoDelayMs?: number;
 }
+
+/** Runs when an inspection has read a container's state, before the answer goes. */
+export type InspectHook = (container: FakeContainer) => void | Promise<void>;
 
 interface LoggedEvent {
   /** Nanoseconds since the epoch. */
@@ -70,13 +82,26 @@ export class FakeDocker implements AsyncDisposable {
   eventsRequests = 0;
   /** How many inspections it answered, in total. */
   inspectRequests = 0;
+  /** How many `/info` requests it received, in total. */
+  infoRequests = 0;
+  /** Every request received, as `METHOD /path` (version prefix and query left out), in order. */
+  readonly requests: string[] = [];
+  /** Runs after each inspection read a state; the answer waits for what it returns. */
+  onInspect: InspectHook | undefined;
+  /** Runs when `/info` arrives, before its delay. */
+  onInfo: (() => void) | undefined;
   #podman: boolean;
   #logSize: number;
+  #infoDelayMs: number;
+  /** Aborted while the engine is stopped: ends the waits of its answers. */
+  #stopping = new AbortController();
   #containers = new Map<string, FakeContainer>();
   #log: LoggedEvent[] = [];
   #streams = new Set<EventStream>();
   #server: Deno.HttpServer | undefined;
   #lastTime = 0n;
+  /** How far {@linkcode FakeDocker.skip} moved the clock, in nanoseconds. */
+  #skipped = 0n;
   #dir: string;
 
   private constructor(dir: string, options: FakeDockerOptions) {
@@ -84,6 +109,7 @@ export class FakeDocker implements AsyncDisposable {
     this.socketPath = `${dir}/engine.sock`;
     this.#podman = options.podman ?? false;
     this.#logSize = options.logSize ?? 256;
+    this.#infoDelayMs = options.infoDelayMs ?? 0;
   }
 
   /**
@@ -191,6 +217,7 @@ export class FakeDocker implements AsyncDisposable {
 
   /** Stops the engine: open answers break, the socket goes away. */
   async stop(): Promise<void> {
+    this.#stopping.abort();
     this.cutEvents({ abort: true });
     const server = this.#server;
     this.#server = undefined;
@@ -212,6 +239,7 @@ export class FakeDocker implements AsyncDisposable {
   }
 
   #listen(): Promise<void> {
+    this.#stopping = new AbortController();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#server = Deno.serve({
       path: this.socketPath,
@@ -221,9 +249,19 @@ export class FakeDocker implements AsyncDisposable {
     return promise;
   }
 
+  /**
+   * Moves the engine's clock (event times, `SystemTime`) forward: whatever
+   * comes next is at least `ms` after what came before, however fast.
+   *
+   * @param ms Milliseconds.
+   */
+  skip(ms: number): void {
+    this.#skipped += BigInt(ms) * 1_000_000n;
+  }
+
   /** A `timeNano` after every earlier one. */
   #now(): bigint {
-    const now = BigInt(Date.now()) * 1_000_000n;
+    const now = BigInt(Date.now()) * 1_000_000n + this.#skipped;
     this.#lastTime = now > this.#lastTime ? now : this.#lastTime + 1n;
     return this.#lastTime;
   }
@@ -248,6 +286,7 @@ export class FakeDocker implements AsyncDisposable {
     const url = new URL(request.url);
     const path = url.pathname.replace(/^\/v1\.\d+/, "");
     await request.body?.cancel();
+    this.requests.push(`${request.method} ${path}`);
     const headers = new Headers({
       "api-version": "1.41",
       "content-type": "application/json",
@@ -260,6 +299,10 @@ export class FakeDocker implements AsyncDisposable {
     }
     if (path === "/events" && request.method === "GET") return this.#events(url, headers);
     if (path === "/info" && request.method === "GET") {
+      this.infoRequests++;
+      this.onInfo?.();
+      await this.#wait(this.#infoDelayMs);
+      headers.set("date", new Date().toUTCString());
       return Response.json({ SystemTime: rfc3339(this.#now()) }, { headers });
     }
     const inspect = /^\/containers\/([^/]+)\/json$/.exec(path);
@@ -272,9 +315,26 @@ export class FakeDocker implements AsyncDisposable {
           headers,
         });
       }
-      return Response.json(inspectBody(container), { headers });
+      const body = inspectBody(container);
+      await this.onInspect?.(container);
+      return Response.json(body, { headers });
     }
     return Response.json({ message: "page not found" }, { status: 404, headers });
+  }
+
+  /** Waits `ms`, or less when the engine stops. */
+  #wait(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    const signal = this.#stopping.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done);
+    });
   }
 
   #find(ref: string): FakeContainer | undefined {

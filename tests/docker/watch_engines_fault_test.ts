@@ -36,7 +36,7 @@ Deno.test("WatchHub.watch() delivers what happened while cut off from a real eng
       const tail = engine.name === "docker"
         ? ["killed", "died", "destroyed"] // force-removing a running container kills it first
         : ["died", "destroyed"];
-      assert.deepEqual(withoutPodmanStops(engine, watch.actions), [
+      assert.deepEqual(withoutPodmanStops(engine, afterCall(watch.actions)), [
         "paused",
         "unpaused",
         "killed",
@@ -77,7 +77,7 @@ Deno.test({
       await watch.untilAction("force-reloaded");
       assert.equal((await api.inspect(id)).State.Status, "exited", "it died with dockerd");
       // dockerd stops its containers before it closes the API: kill, die, stop get through.
-      assert.deepEqual(watch.actions, [
+      assert.deepEqual(afterCall(watch.actions), [
         "paused",
         "unpaused",
         "killed",
@@ -111,8 +111,9 @@ Deno.test({
       proxy.restore();
       await watch.untilAction("force-reloaded");
       // The daemon forgot the events of its shutdown: the watch made up the one that explains it.
-      assert.deepEqual(watch.actions, ["paused", "unpaused", "died", "force-reloaded"]);
-      const died = watch.events[2];
+      const actions = afterCall(watch.actions);
+      assert.deepEqual(actions, ["paused", "unpaused", "died", "force-reloaded"]);
+      const died = watch.events[watch.actions.length - actions.length + 2];
       assert.equal(died.actorId, id);
       assert.equal(died.actorName, name);
       assert.equal(died.actorAttributes.exitCode, String((await api.inspect(id)).State.ExitCode));
@@ -122,6 +123,16 @@ Deno.test({
     });
   },
 });
+
+/**
+ * The actions after `watch()` was called. The start awaited just before the
+ * call may be reported too: a watch's replay starts a little before its call
+ * (by up to the round trip of the daemon's clock reading), so that nothing
+ * after the call is missed.
+ */
+function afterCall(actions: string[]): string[] {
+  return actions[0] === "started" ? actions.slice(1) : actions;
+}
 
 /**
  * Podman 4.3 reports a stop that the container obeys sometimes as `stop`

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ConnectionError } from "../../errors.ts";
 import type { Event } from "../../events/mod.ts";
 import { EngineApi, requireEngines, uniqueName } from "../_engines.ts";
 import { hubFixture, poll, WatchRecorder } from "./_watch_helpers.ts";
@@ -85,3 +86,39 @@ function checkEvent(event: Event, id: string, name: string): void {
   assert.match(event.actorAttributes.image, /idlewatcher-busybox/);
   assert.ok(Math.abs(event.time.getTime() - Date.now()) < 600_000, "a recent time");
 }
+
+/** Rounds of watch(), then a start at once: each round begins with no stream running. */
+const START_ROUNDS = 20;
+
+Deno.test("WatchHub.watch() reports a start sent right after it was called", async (t) => {
+  for (const engine of requireEngines(t)) {
+    await t.step(engine.name, async () => {
+      await using api = new EngineApi(engine);
+      const name = uniqueName("watch-start");
+      const id = await api.createContainer({ name, cmd: COMMAND });
+      await using fixture = hubFixture(engine.socketPath);
+      for (let round = 1; round <= START_ROUNDS; round++) {
+        const stop = new AbortController();
+        const signal = AbortSignal.any([stop.signal, fixture.signal]);
+        const watch = new WatchRecorder(fixture.hub.watch(name, { signal }));
+        await api.start(id);
+        await watch.until(
+          () => watch.actions.includes("started"),
+          `the start of round ${round} of ${START_ROUNDS}`,
+        );
+        await api.kill(id);
+        await watch.untilAction("died");
+        stop.abort();
+        await watch.closed;
+        // A stream the daemon ends is resumed (and reported); it is not what this test is about.
+        for (const error of watch.errors) {
+          assert.ok(error instanceof ConnectionError, `round ${round}: ${error.message}`);
+        }
+        await poll(
+          () => fixture.hub.watching === 0 && !fixture.hub.connected,
+          "the stream to stop between rounds",
+        );
+      }
+    });
+  }
+});
