@@ -10,8 +10,10 @@
 
 import { clientCore, DockerClient } from "../docker/client.ts";
 import { responseError } from "../docker/_transport.ts";
+import { errorOfKind } from "../_internal/errdefs.ts";
 import { NotFoundError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { isObject, shortJson, textOf } from "./_answers.ts";
 
 /** The longest event line read. */
 const MAX_LINE = 1 << 20;
@@ -49,24 +51,37 @@ export class DockerInventory {
    * @returns Whether the engine is Podman.
    */
   async isPodman(options: { signal?: AbortSignal } = {}): Promise<boolean> {
-    const version = await this.client.request<RawObject>("GET", "/version", options);
-    const components = Array.isArray(version?.Components) ? version.Components : [];
-    return components.some((component) => /podman/i.test(String(component?.Name)));
+    const version: unknown = await this.client.request("GET", "/version", options);
+    const components: unknown[] = isObject(version) && Array.isArray(version.Components)
+      ? version.Components
+      : [];
+    return components.some((component) =>
+      isObject(component) && /podman/i.test(textOf(component.Name) ?? "")
+    );
   }
 
   /**
-   * Lists the ids of the containers labelled `sablier.enable=true`.
+   * Lists the containers labelled `sablier.enable=true`.
    *
    * @param options The abort signal.
-   * @returns Full container ids.
+   * @returns The listing's entries as the engine sent them: the caller reads their `Id`.
+   * @throws {ApiError} When the answer is not a list (an empty list would
+   *   drop every managed container).
    */
-  async listEnabled(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  async listEnabled(options: { signal?: AbortSignal } = {}): Promise<unknown[]> {
     const filters = JSON.stringify({ label: this.#labels });
-    const list = await this.client.request("GET", "/containers/json", {
+    const list: unknown = await this.client.request("GET", "/containers/json", {
       query: { all: true, filters },
       signal: options.signal,
     });
-    return (Array.isArray(list) ? list : []).map((entry) => String(entry?.Id));
+    if (Array.isArray(list)) return list;
+    throw errorOfKind(
+      "api",
+      `Cannot list the opted-in containers: the engine at ${this.url} answered ${
+        shortJson(list)
+      }, not a list`,
+      { status: 200, runtime: "docker", action: "list" },
+    );
   }
 
   /**
@@ -74,14 +89,15 @@ export class DockerInventory {
    *
    * @param id Its id.
    * @param options The abort signal.
-   * @returns The inspection, or `undefined` when the container is gone.
+   * @returns The inspection, any shape (the caller reads it), or `undefined`
+   *   when the container is gone.
    */
   async inspect(
     id: string,
     options: { signal?: AbortSignal } = {},
-  ): Promise<RawObject | undefined> {
+  ): Promise<unknown> {
     try {
-      return await this.client.request<RawObject>(
+      return await this.client.request<unknown>(
         "GET",
         `/containers/${encodeURIComponent(id)}/json`,
         options,
@@ -101,8 +117,8 @@ export class DockerInventory {
    */
   async runHealthcheck(id: string, options: { signal?: AbortSignal } = {}): Promise<string> {
     const path = `/libpod/containers/${encodeURIComponent(id)}/healthcheck`;
-    const answer = await this.client.request<RawObject>("GET", path, options);
-    return String(answer?.Status ?? "");
+    const answer: unknown = await this.client.request("GET", path, options);
+    return (isObject(answer) ? textOf(answer.Status) : undefined) ?? "";
   }
 
   /**
@@ -110,8 +126,9 @@ export class DockerInventory {
    * to `onEvent`, until the stream ends or `signal` aborts.
    *
    * @param onOpen Called once the daemon accepted the stream.
-   * @param onEvent Called with each parsed event.
+   * @param onEvent Called with each line that is a JSON object (its fields unchecked).
    * @param signal Ends the stream.
+   * @throws {ConnectionError} When the stream breaks; `onOpen`'s own errors as they are.
    */
   async events(
     onOpen: () => Promise<void>,
@@ -133,10 +150,15 @@ export class DockerInventory {
       const body = await response.bytes().catch(() => new Uint8Array());
       throw responseError(response.status, body, context);
     }
+    try {
+      await onOpen();
+    } catch (error) {
+      response.cancel();
+      throw error;
+    }
     const decoder = new TextDecoder();
     let pending = "";
     try {
-      await onOpen();
       while (true) {
         const chunk = await response.read();
         if (chunk === null) return;
@@ -147,11 +169,15 @@ export class DockerInventory {
           const line = pending.slice(0, newline).trim();
           pending = pending.slice(newline + 1);
           if (line === "") continue;
+          let event: unknown;
           try {
-            onEvent(JSON.parse(line));
+            event = JSON.parse(line);
           } catch {
             this.#logger.debug(`ignored an event line that is not JSON`);
+            continue;
           }
+          if (isObject(event)) onEvent(event);
+          else this.#logger.debug(`ignored an event line that is not an object`);
         }
       }
     } catch (error) {

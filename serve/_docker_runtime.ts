@@ -11,7 +11,8 @@ import type { Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { DockerInventory, type RawObject } from "./_docker_inventory.ts";
 import { messageOf } from "../_internal/message.ts";
-import { composeDependencies, groupsOf, isEnabled, sleepPolicyOf } from "./_labels.ts";
+import { isObject, runtimeIdOf, shortJson, textOf } from "./_answers.ts";
+import { dockerInfo } from "./_docker_info.ts";
 import type {
   Health,
   InstanceInfo,
@@ -21,7 +22,6 @@ import type {
   ServeLogger,
   SignalOptions,
 } from "./_model.ts";
-import { probeFromLabels } from "./_probe.ts";
 
 /** The lifecycle events of the discovery stream, in the providers' words. */
 const STATE_ACTIONS = new Map<string, "started" | "died" | "paused" | "unpaused">([
@@ -121,9 +121,16 @@ export class DockerRuntime implements Runtime {
     return this.#inventory.url;
   }
 
-  /** Lists the opted-in containers, inspecting each. */
+  /** Lists the opted-in containers, inspecting each; an entry without an id is skipped with a warning. */
   async list(options: SignalOptions = {}): Promise<InstanceInfo[]> {
-    const ids = await this.#inventory.listEnabled(options);
+    const ids: string[] = [];
+    for (const entry of await this.#inventory.listEnabled(options)) {
+      const id = runtimeIdOf(isObject(entry) ? entry.Id : undefined);
+      if (id !== undefined) ids.push(id);
+      else {this.#logger.warn(
+          `${this.name}: skipped a listed container: no Id in ${shortJson(entry)}`,
+        );}
+    }
     const infos: InstanceInfo[] = [];
     let next = 0;
     const worker = async () => {
@@ -139,7 +146,13 @@ export class DockerRuntime implements Runtime {
   /** Inspects one container; `undefined` when it is gone or not opted in. */
   async inspect(runtimeId: string, options: SignalOptions = {}): Promise<InstanceInfo | undefined> {
     const raw = await this.#inventory.inspect(runtimeId, options);
-    return raw === undefined ? undefined : this.#toInfo(raw);
+    if (raw === undefined) return undefined;
+    return dockerInfo(raw, {
+      engine: this.name,
+      askedId: runtimeId,
+      only: this.#only,
+      warn: (message) => this.#logger.warn(message),
+    });
   }
 
   /** A provider for the container, sharing this engine's client. */
@@ -184,10 +197,10 @@ export class DockerRuntime implements Runtime {
   }
 
   #onEvent(event: RawObject, onChange: (change: RuntimeChange) => void, signal: AbortSignal) {
-    const action = String(event.Action ?? event.status ?? "");
-    const actor = (event.Actor ?? {}) as { ID?: string };
-    const id = String(actor.ID ?? event.id ?? "");
-    if (id === "") return;
+    const action = textOf(event.Action) ?? textOf(event.status) ?? "";
+    const actor = isObject(event.Actor) ? event.Actor : {};
+    const id = runtimeIdOf(actor.ID ?? event.id);
+    if (id === undefined) return;
     if (action === "create" || action === "rename") {
       this.inspect(id, { signal }).then((info) => {
         if (info !== undefined) onChange({ kind: "upsert", info });
@@ -207,52 +220,4 @@ export class DockerRuntime implements Runtime {
       }
     }
   }
-
-  #toInfo(raw: RawObject): InstanceInfo | undefined {
-    const config = (raw.Config ?? {}) as RawObject;
-    const labels = (config.Labels ?? {}) as Record<string, string>;
-    if (!isEnabled(labels)) return undefined;
-    if (this.#only !== undefined && labels[this.#only[0]] !== this.#only[1]) return undefined;
-    const name = String(raw.Name ?? "").replace(/^\//, "");
-    const warn = (message: string) => this.#logger.warn(`${this.name}/${name}: ${message}`);
-    const healthcheck = config.Healthcheck as { Test?: string[] } | undefined;
-    const hasHealthcheck = Array.isArray(healthcheck?.Test) && healthcheck.Test.length > 0 &&
-      healthcheck.Test[0] !== "NONE";
-    let probe;
-    try {
-      probe = probeFromLabels(labels);
-    } catch (error) {
-      warn(`${messageOf(error)}; no probe`);
-    }
-    return {
-      runtimeId: String(raw.Id),
-      name,
-      aliases: [],
-      groups: groupsOf(labels["sablier.group"]),
-      sleep: sleepPolicyOf({
-        sleep: labels["idlewatcher.sleep"],
-        stopSignal: labels["idlewatcher.stop-signal"],
-        stopTimeout: labels["idlewatcher.stop-timeout"],
-      }, warn),
-      healthcheck: hasHealthcheck,
-      probe,
-      composeProject: labels["com.docker.compose.project"],
-      composeService: labels["com.docker.compose.service"],
-      dependsOn: composeDependencies(labels["com.docker.compose.depends_on"]),
-      state: observed(raw.State as RawObject | undefined, hasHealthcheck),
-    };
-  }
-}
-
-function observed(state: RawObject | undefined, hasHealthcheck: boolean): ObservedState {
-  const status = String(state?.Status ?? "");
-  if (state?.Paused === true || status === "paused") return { status: "paused" };
-  if (status === "dead") return { status: "error" };
-  if (status !== "running") return { status: "stopped" };
-  const health = String((state?.Health as RawObject | undefined)?.Status ?? "");
-  if (!hasHealthcheck) return { status: "running" };
-  return {
-    status: "running",
-    health: health === "healthy" || health === "unhealthy" ? health : "starting",
-  };
 }

@@ -25,6 +25,9 @@ import type { Logger } from "../log.ts";
 import type { Provider } from "../provider.ts";
 import { newProxmoxProvider, type ProxmoxClient } from "../proxmox/mod.ts";
 import { messageOf } from "../_internal/message.ts";
+import { errorOfKind } from "../_internal/errdefs.ts";
+import { vmidOf } from "../proxmox/_locate.ts";
+import { isObject, shortJson, textOf } from "./_answers.ts";
 import { DEFAULT_STOP_TIMEOUT, sleepPolicyOf } from "./_labels.ts";
 import type { InstanceInfo, Runtime, RuntimeChange, ServeLogger, SignalOptions } from "./_model.ts";
 
@@ -34,6 +37,8 @@ const ENABLE_TAG = "sablier";
 const GROUP_PREFIX = "sablier-group-";
 const PAUSE_TAG = "idlewatcher-sleep-pause";
 const TIMEOUT_PREFIX = "idlewatcher-stop-timeout-";
+/** A node's name as PVE allows it (a host name): no `/`, which separates `node/vmid`. */
+const NODE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,62})$/;
 
 /** Options of {@linkcode ProxmoxRuntime}. */
 export interface ProxmoxRuntimeOptions {
@@ -66,15 +71,28 @@ export class ProxmoxRuntime implements Runtime {
     };
   }
 
-  /** Lists the tagged LXC containers and QEMU VMs. */
+  /**
+   * Lists the tagged LXC containers and QEMU VMs; a tagged guest whose entry
+   * cannot be read is skipped with a warning.
+   *
+   * @throws {ApiError} When the answer is not a list (an empty list would
+   *   drop every managed guest).
+   */
   async list(options: SignalOptions = {}): Promise<InstanceInfo[]> {
-    const resources = await this.#client.request<unknown[]>("GET", "/cluster/resources", {
+    const resources: unknown = await this.#client.request("GET", "/cluster/resources", {
       params: { type: "vm" },
       signal: options.signal,
     });
+    if (!Array.isArray(resources)) {
+      throw errorOfKind(
+        "api",
+        `Cannot list the guests: the cluster answered ${shortJson(resources)}, not a list`,
+        { status: 200, runtime: "proxmox", action: "list" },
+      );
+    }
     const infos: InstanceInfo[] = [];
-    for (const resource of Array.isArray(resources) ? resources : []) {
-      const info = this.#toInfo((resource ?? {}) as Record<string, unknown>);
+    for (const resource of resources) {
+      const info = isObject(resource) ? this.#toInfo(resource) : undefined;
       if (info !== undefined) infos.push(info);
     }
     return infos;
@@ -115,11 +133,18 @@ export class ProxmoxRuntime implements Runtime {
 
   #toInfo(resource: Record<string, unknown>): InstanceInfo | undefined {
     if (resource.type !== "lxc" && resource.type !== "qemu") return undefined;
-    const tags = String(resource.tags ?? "").split(/[;, ]/).filter((tag) => tag !== "");
+    const tags = (textOf(resource.tags) ?? "").split(/[;, ]/).filter((tag) => tag !== "");
     if (!tags.includes(ENABLE_TAG)) return undefined;
-    const node = String(resource.node ?? "");
-    const vmid = Number(resource.vmid);
-    if (node === "" || !Number.isInteger(vmid)) return undefined;
+    const node = textOf(resource.node);
+    const vmid = vmidOf(resource.vmid);
+    if (node === undefined || !NODE_NAME.test(node) || vmid === undefined) {
+      this.#logger.warn(
+        `${this.name}: skipped a tagged guest: no node or vmid in ${
+          shortJson({ node: resource.node, vmid: resource.vmid, name: resource.name })
+        }`,
+      );
+      return undefined;
+    }
     const runtimeId = `${node}/${vmid}`;
     const name = typeof resource.name === "string" && resource.name !== ""
       ? resource.name

@@ -12,8 +12,13 @@
  * @module
  */
 
+import { isObject, shortJson } from "../_internal/json.ts";
+import { messageOf } from "../_internal/message.ts";
+
 const FILE_NAME = "sessions.json";
 const MAX_SLACK_MS = 30_000;
+/** The largest state file read (a session takes about 100 bytes). */
+const MAX_FILE_BYTES = 8 << 20;
 
 /** One saved session. */
 export interface SavedSession {
@@ -29,50 +34,70 @@ interface StateFile {
   sessions: Record<string, SavedSession>;
 }
 
+/** Where a {@linkcode SessionStore} reports. */
+export interface SessionStoreReports {
+  /** Receives a failed write (the next change writes again). */
+  onWriteError(error: unknown): void;
+  /** Receives one line about a state file that could not be read, or only in part. */
+  warn(message: string): void;
+}
+
 /** Sessions kept in a directory; without a directory, nothing is written. */
 export class SessionStore {
   readonly #dir: string | undefined;
   #sessions = new Map<string, SavedSession>();
   #writing: Promise<void> | undefined;
   #dirty = false;
-  #onError: (error: unknown) => void;
+  #reports: SessionStoreReports;
 
   /**
    * Creates a store.
    *
    * @param dir The state directory; `undefined` keeps sessions in memory only.
-   * @param onError Receives a failed write (the next change writes again).
+   * @param reports Receives failed writes, and a warning about a bad state file.
    */
-  constructor(dir: string | undefined, onError: (error: unknown) => void) {
+  constructor(dir: string | undefined, reports: SessionStoreReports) {
     this.#dir = dir;
-    this.#onError = onError;
+    this.#reports = reports;
   }
 
   /**
-   * Reads the saved sessions. A missing file is no session; an unreadable
-   * one is reported and ignored.
+   * Reads the saved sessions. A missing file is no session. A file that
+   * cannot be read (not JSON, not the expected shape, too large, unreadable)
+   * is moved aside to `sessions.json.<time>.bad` and the server starts with
+   * no sessions; a file with some entries that are not sessions keeps the
+   * others, and a copy of it is kept the same way. Either way, one warning.
    *
    * @returns The sessions by instance key.
+   * @throws {Deno.errors.PermissionDenied} When the directory cannot be created.
    */
   async load(): Promise<Map<string, SavedSession>> {
     if (this.#dir === undefined) return new Map();
     await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     let text: string;
     try {
+      const { size } = await Deno.stat(this.#path);
+      if (size > MAX_FILE_BYTES) {
+        throw new RangeError(`it has ${size} bytes, more than ${MAX_FILE_BYTES}`);
+      }
       text = await Deno.readTextFile(this.#path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return new Map();
-      throw error;
+      await this.#setAside(messageOf(error), "move");
+      return new Map();
     }
-    try {
-      const parsed = JSON.parse(text) as Partial<StateFile>;
-      for (const [key, value] of Object.entries(parsed.sessions ?? {})) {
-        if (typeof value?.until === "number" && typeof value?.name === "string") {
-          this.#sessions.set(key, { name: value.name, until: value.until });
-        }
-      }
-    } catch (error) {
-      this.#onError(new Error(`Cannot read ${this.#path}: ${(error as Error).message}`));
+    const read = readStateFile(text);
+    if (typeof read === "string") {
+      await this.#setAside(read, "move");
+      return new Map();
+    }
+    for (const [key, session] of read.sessions) this.#sessions.set(key, session);
+    if (read.ignored > 0) {
+      await this.#setAside(
+        `${read.ignored} of its entries are not sessions ({"name": text, "until": ms}); ` +
+          `${read.sessions.size} kept`,
+        "copy",
+      );
     }
     return new Map(this.#sessions);
   }
@@ -108,6 +133,27 @@ export class SessionStore {
     return `${this.#dir}/${FILE_NAME}`;
   }
 
+  /**
+   * Keeps a bad state file as `sessions.json.<time>.bad` (moved, or copied
+   * when some of it was used) and says so in one warning.
+   */
+  async #setAside(problem: string, how: "move" | "copy"): Promise<void> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const aside = `${this.#path}.${stamp}.bad`;
+    let kept: string;
+    try {
+      if (how === "move") await Deno.rename(this.#path, aside);
+      else await Deno.copyFile(this.#path, aside);
+      kept = `the file is kept as ${aside}`;
+    } catch (error) {
+      kept = `it cannot be kept aside (${messageOf(error)})`;
+    }
+    const start = how === "move" ? "starting with no saved sessions" : "starting with the others";
+    this.#reports.warn(
+      `Cannot read the saved sessions in ${this.#path}: ${problem}; ${start}; ${kept}`,
+    );
+  }
+
   /** Writes the file, once at a time; changes made during a write cause one more. */
   #write(): Promise<void> {
     if (this.#dir === undefined) return Promise.resolve();
@@ -120,7 +166,7 @@ export class SessionStore {
           await this.#writeOnce();
         }
       } catch (error) {
-        this.#onError(error);
+        this.#reports.onWriteError(error);
         throw error;
       } finally {
         this.#writing = undefined;
@@ -149,4 +195,36 @@ export class SessionStore {
       throw error;
     }
   }
+}
+
+/**
+ * Reads the state file's text.
+ *
+ * @returns The sessions and the number of entries ignored, or why the whole file is unusable.
+ */
+function readStateFile(
+  text: string,
+): { sessions: Map<string, SavedSession>; ignored: number } | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return `it is not JSON (${messageOf(error)})`;
+  }
+  if (!isObject(parsed) || parsed.version !== 1 || !isObject(parsed.sessions)) {
+    return `it is not {"version": 1, "sessions": {...}}: ${shortJson(parsed)}`;
+  }
+  const sessions = new Map<string, SavedSession>();
+  let ignored = 0;
+  for (const [key, value] of Object.entries(parsed.sessions)) {
+    if (
+      key !== "" && isObject(value) && typeof value.name === "string" &&
+      typeof value.until === "number" && Number.isFinite(value.until)
+    ) {
+      sessions.set(key, { name: value.name, until: value.until });
+    } else {
+      ignored++;
+    }
+  }
+  return { sessions, ignored };
 }

@@ -17,7 +17,7 @@ export interface SessionsOptions {
   stateDir?: string;
   /** The session given to a managed instance found running without one, in ms. */
   defaultSessionMs: number;
-  /** Where to report a failed write. */
+  /** Where to report a failed write or a bad state file. */
   logger: ServeLogger;
   /** The clock, in ms since the epoch. */
   now(): number;
@@ -34,10 +34,10 @@ export class Sessions {
   constructor(options: SessionsOptions) {
     this.#defaultSessionMs = options.defaultSessionMs;
     this.#now = options.now;
-    this.#store = new SessionStore(
-      options.stateDir,
-      (error) => options.logger.error(`Cannot save sessions: ${messageOf(error)}`),
-    );
+    this.#store = new SessionStore(options.stateDir, {
+      onWriteError: (error) => options.logger.error(`Cannot save sessions: ${messageOf(error)}`),
+      warn: (message) => options.logger.warn(message),
+    });
   }
 
   /** Reads the sessions saved before a restart; each is applied when its instance is found. */
