@@ -16,7 +16,6 @@ import { dockerInfo } from "./_docker_info.ts";
 import type {
   Health,
   InstanceInfo,
-  ObservedState,
   Runtime,
   RuntimeChange,
   ServeLogger,
