@@ -11,7 +11,7 @@
 import { clientCore, DockerClient } from "../docker/client.ts";
 import { responseError } from "../docker/_transport.ts";
 import { errorOfKind } from "../_internal/errdefs.ts";
-import { NotFoundError } from "../errors.ts";
+import { NotFoundError, ProviderError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { isObject, shortJson, textOf } from "./_answers.ts";
 
@@ -129,6 +129,7 @@ export class DockerInventory {
    * @param onEvent Called with each line that is a JSON object (its fields unchecked).
    * @param signal Ends the stream.
    * @throws {ConnectionError} When the stream breaks; `onOpen`'s own errors as they are.
+   * @throws {ApiError} For an event line longer than 1 MiB.
    */
   async events(
     onOpen: () => Promise<void>,
@@ -163,7 +164,14 @@ export class DockerInventory {
         const chunk = await response.read();
         if (chunk === null) return;
         pending += decoder.decode(chunk, { stream: true });
-        if (pending.length > MAX_LINE) throw new Error("an event line is too long");
+        if (pending.length > MAX_LINE) {
+          throw errorOfKind(
+            "api",
+            `Cannot follow the opted-in containers: the engine at ${this.url} sent an event ` +
+              `line longer than ${MAX_LINE} characters`,
+            { status: 200, runtime: "docker", action: "watch" },
+          );
+        }
         let newline;
         while ((newline = pending.indexOf("\n")) >= 0) {
           const line = pending.slice(0, newline).trim();
@@ -181,6 +189,7 @@ export class DockerInventory {
         }
       }
     } catch (error) {
+      if (error instanceof ProviderError && !signal.aborted) throw error;
       throw transport.transportError(error, request);
     } finally {
       response.cancel();

@@ -334,3 +334,20 @@ Deno.test("IdleEngine.start() starts with no sessions on a bad state file, and k
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("DockerRuntime.follow() reports an endless event line as the engine's fault", async () => {
+  await withDocker(
+    { "/containers/json": [], "/events": ["x".repeat((1 << 20) + 10)] },
+    async (runtime, logger) => {
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), 150);
+      await runtime.follow(() => {}, { signal: stop.signal });
+      clearTimeout(timer);
+      const warned = logger.lines.filter((line) => line.startsWith("warn "));
+      assert.ok(warned.length > 0);
+      for (const line of warned) {
+        assert.match(line, /sent an event line longer than 1048576 characters\); reconnecting$/);
+      }
+    },
+  );
+});
