@@ -9,6 +9,11 @@
  * instance before its session ends. The slack is a tenth of the session,
  * at most 30 s; an idle instance is stopped at most that late after a crash.
  *
+ * The file may be corrupted or edited by hand: a file that cannot be read
+ * never stops the server from starting. It is moved aside (never
+ * overwritten) as `sessions.json.<time>.bad`, the server starts with no
+ * saved sessions, and one warning says so.
+ *
  * @module
  */
 
