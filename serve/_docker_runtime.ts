@@ -125,10 +125,11 @@ export class DockerRuntime implements Runtime {
     const ids: string[] = [];
     for (const entry of await this.#inventory.listEnabled(options)) {
       const id = runtimeIdOf(isObject(entry) ? entry.Id : undefined);
-      if (id !== undefined) ids.push(id);
-      else {this.#logger.warn(
-          `${this.name}: skipped a listed container: no Id in ${shortJson(entry)}`,
-        );}
+      if (id !== undefined) {
+        ids.push(id);
+        continue;
+      }
+      this.#logger.warn(`${this.name}: skipped a listed container: no Id in ${shortJson(entry)}`);
     }
     const infos: InstanceInfo[] = [];
     let next = 0;
