@@ -15,6 +15,10 @@ export interface ReceivedRequest {
   head: string;
   /** The request line, such as `GET / HTTP/1.1`. */
   line: string;
+  /** The method. */
+  method: string;
+  /** The path with its query. */
+  path: string;
   /** The body (from Content-Length). */
   body: string;
 }
@@ -40,10 +44,12 @@ export class ServerConn {
         if (this.#buffered.byteLength >= headBytes + length) {
           const body = decoder.decode(this.#buffered.subarray(headBytes, headBytes + length));
           this.#buffered = this.#buffered.slice(headBytes + length);
-          return { head, line: head.slice(0, head.indexOf("\r\n")), body };
+          const line = head.slice(0, head.indexOf("\r\n"));
+          const [method, path] = line.split(" ");
+          return { head, line, method, path, body };
         }
       }
-      const chunk = await this.#readSome();
+      const chunk = await this.readSome();
       if (chunk === null) return null;
       const joined = new Uint8Array(this.#buffered.byteLength + chunk.byteLength);
       joined.set(this.#buffered);
@@ -54,7 +60,7 @@ export class ServerConn {
 
   /** Waits until the client closes the connection (or sends more bytes). */
   async waitForClose(): Promise<void> {
-    await this.#readSome();
+    await this.readSome();
   }
 
   /** Writes all of `data` (strings as UTF-8). */
@@ -74,7 +80,8 @@ export class ServerConn {
     }
   }
 
-  async #readSome(): Promise<Uint8Array | null> {
+  /** Reads whatever comes next; `null` at the end or on an error. */
+  async readSome(): Promise<Uint8Array | null> {
     const buffer = new Uint8Array(16 * 1024);
     try {
       const n = await this.conn.read(buffer);

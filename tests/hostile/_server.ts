@@ -5,98 +5,29 @@
  * sockets it sees (accepted, and open at the peak).
  */
 
+import { type ReceivedRequest, ServerConn } from "../_fakes/raw_server.ts";
+
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A request as the server received it. */
-export interface Received {
-  /** The request line, such as `GET /_ping HTTP/1.1`. */
-  line: string;
-  /** The method. */
-  method: string;
-  /** The path with its query. */
-  path: string;
-  /** The head, request line included, up to the blank line. */
-  head: string;
-  /** The body (from Content-Length). */
-  body: string;
-}
+export type Received = ReceivedRequest;
 
-/** The server side of one accepted connection. */
-export class HostileConn {
-  readonly conn: Deno.Conn;
-  #buffered = new Uint8Array(0);
-  #closed = false;
-
-  constructor(conn: Deno.Conn) {
-    this.conn = conn;
-  }
-
-  /** Reads the next request; `null` when the client closed the connection. */
-  async readRequest(): Promise<Received | null> {
-    while (true) {
-      const text = decoder.decode(this.#buffered);
-      const headEnd = text.indexOf("\r\n\r\n");
-      if (headEnd !== -1) {
-        const head = text.slice(0, headEnd + 4);
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        const headBytes = encoder.encode(head).byteLength;
-        if (this.#buffered.byteLength >= headBytes + length) {
-          const body = decoder.decode(this.#buffered.subarray(headBytes, headBytes + length));
-          this.#buffered = this.#buffered.slice(headBytes + length);
-          const line = head.slice(0, head.indexOf("\r\n"));
-          const [method, path] = line.split(" ");
-          return { line, method, path, head, body };
-        }
-      }
-      const chunk = await this.readSome();
-      if (chunk === null) return null;
-      const joined = new Uint8Array(this.#buffered.byteLength + chunk.byteLength);
-      joined.set(this.#buffered);
-      joined.set(chunk, this.#buffered.byteLength);
-      this.#buffered = joined;
-    }
-  }
-
-  /** Reads whatever comes next; `null` at the end or on an error. */
-  async readSome(): Promise<Uint8Array | null> {
-    const buffer = new Uint8Array(16 * 1024);
-    try {
-      const n = await this.conn.read(buffer);
-      return n === null ? null : buffer.subarray(0, n);
-    } catch {
-      return null;
-    }
-  }
-
-  /** Waits until the client closes the connection (or sends more). */
-  async waitForClose(): Promise<void> {
+/** The server side of one accepted connection, for cases that outlast their client. */
+export class HostileConn extends ServerConn {
+  /** Waits until the client closes the connection, reading whatever it sends. */
+  override async waitForClose(): Promise<void> {
     while (await this.readSome() !== null) {
       // Drain.
     }
   }
 
-  /** Writes all of `data`; `false` when the client is gone. */
-  async write(data: string | Uint8Array): Promise<boolean> {
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  /** Writes all of `data`, like {@linkcode ServerConn.write}; `false` when the client is gone. */
+  async send(data: string | Uint8Array): Promise<boolean> {
     try {
-      for (let written = 0; written < bytes.byteLength;) {
-        written += await this.conn.write(bytes.subarray(written));
-      }
+      await this.write(data);
       return true;
     } catch {
       return false;
-    }
-  }
-
-  /** Closes the connection (again is fine). */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
     }
   }
 }

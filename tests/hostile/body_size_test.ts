@@ -46,15 +46,15 @@ async function flood(
     ? "Transfer-Encoding: chunked"
     : "Connection: close";
   const head = `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\n${field}\r\n\r\n`;
-  if (!await conn.write(head)) return;
+  if (!await conn.send(head)) return;
   const chunkHead = encoder.encode(`${PIECE.byteLength.toString(16)}\r\n`);
   const crlf = encoder.encode("\r\n");
   while (record.sent < limit) {
     if (framing === "chunked") {
-      if (!await conn.write(chunkHead) || !await conn.write(PIECE) || !await conn.write(crlf)) {
+      if (!await conn.send(chunkHead) || !await conn.send(PIECE) || !await conn.send(crlf)) {
         return;
       }
-    } else if (!await conn.write(PIECE)) {
+    } else if (!await conn.send(PIECE)) {
       return;
     }
     record.sent += PIECE.byteLength;
