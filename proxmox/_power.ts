@@ -29,6 +29,7 @@ import {
   isRefusal,
   pollUntil,
   postPowerCall,
+  powerContext,
   powerTaskError,
   readCurrentStatus,
   statusOrUndefined,
@@ -65,9 +66,7 @@ export class CtPower {
    * @returns The context of the call's requests.
    */
   context(verb: string): RequestContext {
-    const what = verb === "status" ? "read the status of" : verb;
-    const { vmid, node } = this.#location;
-    return { what: `${what} CT ${vmid} on node "${node}"`, action: verb, container: `${vmid}` };
+    return powerContext("CT", this.#location, verb);
   }
 
   /**

@@ -23,6 +23,24 @@ import { parseUpid, type Upid } from "./_tasks.ts";
 import { POLL_BACKOFF } from "./_timing.ts";
 import type { Transport } from "./_transport.ts";
 
+/**
+ * What a call of a guest does, for messages: `start CT 101 on node "pve"`.
+ *
+ * @param kind `"CT"` or `"VM"`.
+ * @param location Where the guest is; read now.
+ * @param verb The call's verb, or `"status"`.
+ * @returns The context of the call's requests.
+ */
+export function powerContext(
+  kind: "CT" | "VM",
+  location: GuestLocation,
+  verb: string,
+): RequestContext {
+  const what = verb === "status" ? "read the status of" : verb;
+  const { vmid, node } = location;
+  return { what: `${what} ${kind} ${vmid} on node "${node}"`, action: verb, container: `${vmid}` };
+}
+
 /** Options of {@linkcode postPowerCall}. */
 export interface PostPowerCallOptions {
   /** Where the guest is. */

@@ -32,6 +32,7 @@ import {
   isRefusal,
   pollUntil,
   postPowerCall,
+  powerContext,
   powerTaskError,
   readCurrentStatus,
   statusOrUndefined,
@@ -63,9 +64,7 @@ export class VmPower {
    * @returns The context of the call's requests.
    */
   context(verb: string): RequestContext {
-    const what = verb === "status" ? "read the status of" : verb;
-    const { vmid, node } = this.#location;
-    return { what: `${what} VM ${vmid} on node "${node}"`, action: verb, container: `${vmid}` };
+    return powerContext("VM", this.#location, verb);
   }
 
   /**
